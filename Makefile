@@ -1,0 +1,37 @@
+# `make run` starts the whole platform; `make test` runs every check. Both bootstrap first.
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: bootstrap run test lint typecheck pytest bench lock clean
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+run: bootstrap
+	$(PY) -m mp3converter dev
+
+test: bootstrap lint typecheck pytest
+
+lint:
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+typecheck:
+	$(VENV)/bin/mypy
+
+pytest:
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: bootstrap
+	$(PY) bench/convert_overhead.py
+	$(PY) bench/upload_memory.py
+	$(PY) bench/pipeline_latency.py
+
+# Re-pin dependencies after editing pyproject.toml or tools/secantusdb.in.
+lock:
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 --no-header -o requirements.lock
+	$(VENV)/bin/uv pip compile tools/secantusdb.in --generate-hashes --python-version 3.11 --no-header -o tools/secantusdb.lock
+
+clean:
+	rm -rf $(VENV) .tools .data .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs everything `make run` and `make test` need on a fresh Debian machine, idempotently:
+# ffmpeg and RabbitMQ (Debian packages), the project's virtualenv from requirements.lock, and
+# SecantusDB in a tool environment of its own (GPL-2.0: run as a process, never imported).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+UV_VERSION=0.13.9
+VENV=.venv
+TOOLS=.tools/secantusdb
+STAMP=.tools/stamps
+mkdir -p "$STAMP"
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_updated=
+apt_install() {
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || apt_install ffmpeg
+command -v rabbitmq-server >/dev/null || [ -n "${AMQP_URL:-}" ] || apt_install rabbitmq-server
+
+# RabbitMQ: use the running broker; start the local one if nothing answers (unless AMQP_URL points elsewhere).
+if [ -z "${AMQP_URL:-}" ] && ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+  echo "bootstrap: starting RabbitMQ"
+  as_root rabbitmq-server -detached
+  for _ in $(seq 1 60); do
+    (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && break
+    sleep 1
+  done
+  (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null || { echo "bootstrap: RabbitMQ did not start" >&2; exit 1; }
+fi
+
+# The project's environment, re-synced only when a lock file changed.
+if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
+if [ ! -x "$VENV/bin/uv" ] || ! "$VENV/bin/uv" --version | grep -q " $UV_VERSION"; then
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "uv==$UV_VERSION"
+fi
+UV="$VENV/bin/uv"
+if [ ! -f "$STAMP/venv" ] || [ requirements.lock -nt "$STAMP/venv" ] || [ pyproject.toml -nt "$STAMP/venv" ]; then
+  "$UV" pip install -q --python "$VENV/bin/python" --require-hashes -r requirements.lock
+  "$UV" pip install -q --python "$VENV/bin/python" --no-deps -e .
+  touch "$STAMP/venv"
+fi
+
+if [ ! -x "$TOOLS/bin/python" ]; then python3 -m venv "$TOOLS"; fi
+if [ ! -f "$STAMP/secantusdb" ] || [ tools/secantusdb.lock -nt "$STAMP/secantusdb" ]; then
+  "$UV" pip install -q --python "$TOOLS/bin/python" --require-hashes -r tools/secantusdb.lock
+  touch "$STAMP/secantusdb"
+fi

@@ -1,0 +1,1 @@
+"""Adapters to the outside world: MongoDB, GridFS, RabbitMQ, ffmpeg, SMTP, JWT keys."""

@@ -1,0 +1,188 @@
+"""RabbitMQ topology, confirmed publishing and manual-ack consuming (aio-pika)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import aio_pika
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractRobustConnection,
+)
+
+from mp3converter.contracts import ConvertVideo, Message
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AbstractIncomingMessage], Awaitable[None]]
+PUBLISH_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Names of every exchange and queue, under one prefix so deployments and tests are isolated."""
+
+    prefix: str
+    delivery_limit: int = 5
+
+    @property
+    def commands(self) -> str:
+        """Direct exchange for commands."""
+        return f"{self.prefix}.commands"
+
+    @property
+    def events(self) -> str:
+        """Topic exchange for job events."""
+        return f"{self.prefix}.events"
+
+    @property
+    def dead(self) -> str:
+        """Direct exchange that receives dead-lettered messages."""
+        return f"{self.prefix}.dead"
+
+    @property
+    def convert(self) -> str:
+        """Quorum queue of ConvertVideo commands."""
+        return f"{self.prefix}.convert"
+
+    @property
+    def convert_dead(self) -> str:
+        """Commands that exhausted their deliveries."""
+        return f"{self.prefix}.convert.dead"
+
+    @property
+    def notification(self) -> str:
+        """Quorum queue of job events for the notification role."""
+        return f"{self.prefix}.notification"
+
+    @property
+    def notification_dead(self) -> str:
+        """Events the notification role could not handle within the delivery limit."""
+        return f"{self.prefix}.notification.dead"
+
+    def all_queues(self) -> list[str]:
+        """Every queue, for clean-up in tests."""
+        names = [self.convert, self.convert_dead, self.notification, self.notification_dead]
+        return names
+
+    def all_exchanges(self) -> list[str]:
+        """Every exchange, for clean-up in tests."""
+        return [self.commands, self.events, self.dead]
+
+
+class Broker:
+    """One robust connection, a confirming publisher channel, and consumer channels."""
+
+    def __init__(self, connection: AbstractRobustConnection, topology: Topology) -> None:
+        self.topology = topology
+        self._connection = connection
+        self._channel: AbstractChannel | None = None
+        self._exchanges: dict[str, AbstractExchange] = {}
+
+    @classmethod
+    async def connect(cls, url: str, topology: Topology) -> Broker:
+        """Connect, declare the topology and open the publishing channel."""
+        connection = await aio_pika.connect_robust(url, timeout=10)
+        broker = cls(connection, topology)
+        try:
+            await broker._declare()
+        except BaseException:
+            await connection.close()
+            raise
+        return broker
+
+    async def _declare(self) -> None:
+        t = self.topology
+        channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+        self._channel = channel
+        durable = aio_pika.ExchangeType
+        commands = await channel.declare_exchange(t.commands, durable.DIRECT, durable=True)
+        events = await channel.declare_exchange(t.events, durable.TOPIC, durable=True)
+        dead = await channel.declare_exchange(t.dead, durable.DIRECT, durable=True)
+        self._exchanges = {t.commands: commands, t.events: events}
+        for queue_name, source, keys in (
+            (t.convert, commands, ["convert"]),
+            (t.notification, events, ["job.succeeded", "job.failed"]),
+        ):
+            queue = await channel.declare_queue(
+                queue_name,
+                durable=True,
+                arguments={
+                    "x-queue-type": "quorum",
+                    "x-delivery-limit": t.delivery_limit,
+                    "x-dead-letter-exchange": t.dead,
+                    "x-dead-letter-routing-key": queue_name,
+                },
+            )
+            for key in keys:
+                await queue.bind(source, routing_key=key)
+            dead_queue = await channel.declare_queue(
+                f"{queue_name}.dead", durable=True, arguments={"x-queue-type": "quorum"}
+            )
+            await dead_queue.bind(dead, routing_key=queue_name)
+
+    async def publish(self, message: Message) -> None:
+        """Publish and wait for the broker's confirm; raises if it is not routed or not confirmed."""
+        exchange_name = (
+            self.topology.commands if isinstance(message, ConvertVideo) else self.topology.events
+        )
+        body = message.model_dump_json().encode()
+        await self._exchanges[exchange_name].publish(
+            aio_pika.Message(
+                body,
+                content_type="application/json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                message_id=message.message_id,
+                correlation_id=message.job_id,
+                type=getattr(message, "type", None),
+                timestamp=message.occurred_at,
+            ),
+            routing_key=message.routing_key,
+            mandatory=True,
+            timeout=PUBLISH_TIMEOUT_SECONDS,
+        )
+
+    async def consume(self, queue_name: str, handler: Handler, *, prefetch: int = 1) -> Consumer:
+        """Start delivering messages of a queue to handler on a channel of its own."""
+        channel = await self._connection.channel()
+        await channel.set_qos(prefetch_count=prefetch)
+        queue = await channel.get_queue(queue_name, ensure=True)
+        tag = await queue.consume(handler, no_ack=False)
+        return Consumer(channel, queue_name, tag)
+
+    async def check(self) -> None:
+        """Raise if the connection is down right now (for readiness)."""
+        if self._connection.is_closed:
+            raise ConnectionError("broker connection is down")
+
+    async def close(self) -> None:
+        """Close the connection and every channel on it."""
+        await self._connection.close()
+
+
+@dataclass
+class Consumer:
+    """A running consumer that can be stopped before the connection closes."""
+
+    channel: AbstractChannel
+    queue_name: str
+    tag: str
+
+    async def cancel(self) -> None:
+        """Stop receiving new deliveries; the one being handled may still be acked."""
+        queue = await self.channel.get_queue(self.queue_name, ensure=False)
+        await queue.cancel(self.tag)
+
+    async def close(self) -> None:
+        """Close the channel; deliveries not acked by now return to the queue."""
+        await self.channel.close()
+
+
+def delivery_count(message: AbstractIncomingMessage) -> int:
+    """How many times the broker delivered this message before (quorum queues count it)."""
+    value = (message.headers or {}).get("x-delivery-count", 0)
+    return int(value) if isinstance(value, int | str) else 0

@@ -1,0 +1,89 @@
+"""`mp3converter`: run a role, start the local platform, or manage users."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+
+from pydantic import ValidationError
+
+from mp3converter.config import Settings, load_settings
+from mp3converter.logs import configure_logging
+from mp3converter.roles import ROLES, run_role
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mp3converter", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run one role of the platform")
+    run.add_argument("role", choices=list(ROLES))
+    commands.add_parser("dev", help="start the whole platform on this machine (make run)")
+    users = commands.add_parser("users", help="manage users directly in MongoDB")
+    user_commands = users.add_subparsers(dest="users_command", required=True)
+    create = user_commands.add_parser("create", help="create a user")
+    create.add_argument("--email", required=True)
+    create.add_argument("--admin", action="store_true", help="make the user an admin")
+    create.add_argument(
+        "--password-env",
+        metavar="VAR",
+        help="read the password from this environment variable (else it is prompted)",
+    )
+    return parser
+
+
+async def _create_user(settings: Settings, email: str, password: str, admin: bool) -> str:
+    from mp3converter.adapters import mongo
+    from mp3converter.adapters.user_store import UserStore
+    from mp3converter.services.accounts import create_account
+
+    client = mongo.connect(settings.mongodb_url)
+    try:
+        db = client[settings.mongodb_db]
+        await mongo.ensure_indexes(db)
+        user = await create_account(UserStore(db), email, password, is_admin=admin)
+        return user.user_id
+    finally:
+        await client.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `mp3converter` command."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        print(f"mp3converter: invalid settings:\n{exc}", file=sys.stderr)
+        return 2
+    if args.command == "run":
+        configure_logging(settings.log_level, args.role)
+        run_role(args.role, settings)
+        return 0
+    if args.command == "dev":
+        from mp3converter.devstack.local import run_dev_stack
+
+        return run_dev_stack(settings)
+    return _users(args, settings)
+
+
+def _users(args: argparse.Namespace, settings: Settings) -> int:
+    from mp3converter.adapters.user_store import EmailTaken
+    from mp3converter.services.accounts import InvalidAccount
+
+    if args.password_env:
+        password = os.environ.get(args.password_env, "")
+    else:
+        password = getpass.getpass("password: ")
+    try:
+        user_id = asyncio.run(_create_user(settings, args.email, password, args.admin))
+    except (InvalidAccount, EmailTaken) as exc:
+        print(f"mp3converter: cannot create user: {exc}", file=sys.stderr)
+        return 1
+    print(user_id)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

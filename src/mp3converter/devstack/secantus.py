@@ -1,0 +1,101 @@
+"""SecantusDB, a MongoDB wire-protocol server, run from its own tool environment as a process.
+
+It is GPL-2.0: it is never imported, only started as a separate program.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+
+TOOL_ENV = Path(".tools/secantusdb")
+START_TIMEOUT_SECONDS = 30.0
+
+
+def secantusd_binary() -> Path:
+    """The server program: $SECANTUSD_BIN, else the tool env, else the PATH."""
+    if explicit := os.environ.get("SECANTUSD_BIN"):
+        return Path(explicit)
+    for root in (Path.cwd(), Path(__file__).resolve().parents[3]):
+        candidate = root / TOOL_ENV / "bin" / "secantusd-py"
+        if candidate.exists():
+            return candidate
+    found = shutil.which("secantusd-py")
+    if found is None:
+        raise FileNotFoundError("secantusd-py not found: run `make bootstrap` (tool env .tools/)")
+    return Path(found)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def mongodb_url(port: int) -> str:
+    """The URL the roles use to reach a local SecantusDB."""
+    return f"mongodb://127.0.0.1:{port}/?directConnection=true"
+
+
+def wait_until_answers(url: str, timeout: float, process: subprocess.Popen[bytes] | None) -> None:
+    """Block until a ping succeeds; raise if the process exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"SecantusDB exited with code {process.returncode}")
+        try:
+            client: MongoClient[dict[str, object]]
+            with MongoClient(url, serverSelectionTimeoutMS=500) as client:
+                client.admin.command("ping")
+                return
+        except PyMongoError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"SecantusDB at {url} did not answer in {timeout} s") from None
+            time.sleep(0.2)
+
+
+def start_secantus(storage: Path, port: int, log_file: Path) -> subprocess.Popen[bytes]:
+    """Start SecantusDB on 127.0.0.1:port with its data in `storage`; wait until it answers."""
+    storage.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        process = subprocess.Popen(
+            [
+                str(secantusd_binary()),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--storage-path",
+                str(storage),
+                "--cache-size",
+                "256M",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_until_answers(mongodb_url(port), START_TIMEOUT_SECONDS, process)
+    except BaseException:
+        stop_process(process)
+        raise
+    return process
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL if it does not exit in time."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

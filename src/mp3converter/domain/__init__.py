@@ -1,0 +1,1 @@
+"""Domain model: jobs, users and their rules. Imports no adapter."""

@@ -1,0 +1,79 @@
+"""The conversion job and its state machine: queued -> converting -> done | failed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class JobStatus(StrEnum):
+    """Where a job is in its life."""
+
+    QUEUED = "queued"
+    CONVERTING = "converting"
+    DONE = "done"
+    FAILED = "failed"
+
+
+# Which states a job may be in before it moves to the key state. Converting may be entered again:
+# a worker that died mid-job leaves it converting and the redelivered command resumes it.
+ALLOWED_FROM: dict[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.QUEUED: frozenset(),
+    JobStatus.CONVERTING: frozenset({JobStatus.QUEUED, JobStatus.CONVERTING}),
+    JobStatus.DONE: frozenset({JobStatus.CONVERTING}),
+    JobStatus.FAILED: frozenset({JobStatus.QUEUED, JobStatus.CONVERTING}),
+}
+FINAL = frozenset({JobStatus.DONE, JobStatus.FAILED})
+
+
+def can_move(current: JobStatus, target: JobStatus) -> bool:
+    """Whether a job in `current` may move to `target`."""
+    return current in ALLOWED_FROM[target]
+
+
+class FailureCode(StrEnum):
+    """Machine-readable reasons a job failed."""
+
+    NOT_MEDIA = "not-media"
+    NO_AUDIO = "no-audio"
+    TRUNCATED_INPUT = "truncated-input"
+    CONVERSION_FAILED = "conversion-failed"
+    SOURCE_MISSING = "source-missing"
+    RETRIES_EXHAUSTED = "retries-exhausted"
+
+
+class JobError(BaseModel):
+    """Why a job failed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    reason: str
+
+
+class Job(BaseModel):
+    """A user's request to turn one video into an MP3."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: str
+    owner_id: str
+    owner_email: str
+    filename: str
+    status: JobStatus
+    progress: float = Field(0.0, ge=0.0, le=1.0)
+    created_at: datetime
+    updated_at: datetime
+    error: JobError | None = None
+    video_file_id: str | None = None
+    mp3_file_id: str | None = None
+    video_size_bytes: int | None = None
+    mp3_size_bytes: int | None = None
+    duration_seconds: float | None = None
+
+    @property
+    def is_final(self) -> bool:
+        """Done or failed: nothing will change it any more."""
+        return self.status in FINAL

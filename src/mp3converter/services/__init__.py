@@ -1,0 +1,1 @@
+"""One module per role; each builds its app or worker from Settings."""
