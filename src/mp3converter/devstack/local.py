@@ -16,7 +16,7 @@ from mp3converter.devstack.roles import RoleProcesses, base_environment, role_en
 from mp3converter.devstack.secantus import mongodb_url, start_secantus, stop_process
 from mp3converter.roles import ROLES
 
-DEFAULT_ADMIN_EMAIL = "admin@mp3converter.local"
+DEFAULT_ADMIN_EMAIL = "admin@mp3converter.com"
 SECANTUS_PORT = 27018
 
 
@@ -28,19 +28,20 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise Stop
 
 
-def admin_credentials(settings: Settings, data_dir: Path) -> tuple[str, str, bool]:
+def admin_credentials(settings: Settings, data_dir: Path) -> tuple[str, str]:
     """ADMIN_EMAIL/ADMIN_PASSWORD, or a password generated once and kept in the data directory."""
     email = settings.admin_email or DEFAULT_ADMIN_EMAIL
     if settings.admin_password is not None:
-        return email, settings.admin_password.get_secret_value(), False
+        return email, settings.admin_password.get_secret_value()
     stored = data_dir / "admin-password"
     if stored.exists():
-        return email, stored.read_text().strip(), False
+        return email, stored.read_text().strip()
     password = secrets.token_urlsafe(18)
     fd = os.open(stored, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(password + "\n")
-    return email, password, True
+    print(f"generated admin password (shown once, kept in {stored}): {email} / {password}")
+    return email, password
 
 
 def run_dev_stack(settings: Settings) -> int:
@@ -58,7 +59,7 @@ def run_dev_stack(settings: Settings) -> int:
             print(f"starting SecantusDB on 127.0.0.1:{port} (data in {data_dir / 'db'})")
             database = start_secantus(data_dir / "db", port, data_dir / "secantusdb.log")
             url = mongodb_url(port)
-        email, password, generated = admin_credentials(settings, data_dir)
+        email, password = admin_credentials(settings, data_dir)
         ports = {role: default for role, default in ROLES.items()}
         ports["gateway"] = int(os.environ.get("GATEWAY_PORT", ROLES["gateway"]))
         env = role_environment(
@@ -77,10 +78,7 @@ def run_dev_stack(settings: Settings) -> int:
         roles.wait_ready()
         gateway = f"http://127.0.0.1:{ports['gateway']}"
         print(f"\nmp3converter is up at {gateway} (API docs: {gateway}/docs)")
-        if generated:
-            print(f"admin: {email} / {password}  (printed once; kept in {data_dir}/admin-password)")
-        else:
-            print(f"admin: {email} (password from ADMIN_PASSWORD or {data_dir}/admin-password)")
+        print(f"admin: {email} (password from ADMIN_PASSWORD or {data_dir}/admin-password)")
         print("Ctrl-C stops everything.\n", flush=True)
         while not (dead := roles.exited()):
             time.sleep(0.5)
