@@ -60,8 +60,10 @@ def run_dev_stack(settings: Settings) -> int:
             database = start_secantus(data_dir / "db", port, data_dir / "secantusdb.log")
             url = mongodb_url(port)
         email, password = admin_credentials(settings, data_dir)
-        ports = {role: default for role, default in ROLES.items()}
-        ports["gateway"] = int(os.environ.get("GATEWAY_PORT", ROLES["gateway"]))
+        ports = {
+            role: int(os.environ.get(f"{role.upper()}_PORT", default))
+            for role, default in ROLES.items()
+        }
         env = role_environment(
             base_environment(
                 {
