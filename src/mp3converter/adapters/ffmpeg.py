@@ -3,12 +3,12 @@
 import asyncio
 import json
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mp3converter.adapters.child_process import read_tail, spawn
 from mp3converter.adapters.ffmpeg_progress import ProgressParser, fraction
 from mp3converter.adapters.media_errors import (
     CONVERSION_FAILED,
@@ -21,7 +21,6 @@ from mp3converter.adapters.media_errors import (
 
 ProgressCallback = Callable[[float], Awaitable[None]]
 
-_STDERR_TAIL_BYTES = 8192
 # Just under ffmpeg's 0.5 s period, so timing jitter does not drop every other block.
 _PROGRESS_INTERVAL = 0.45
 
@@ -64,7 +63,7 @@ class FfmpegConverter:
         url = _file_url(path)
         args = [self._ffprobe, "-v", "error", "-protocol_whitelist", "file"]
         args += ["-print_format", "json", "-show_format", "-show_streams", url]
-        async with _spawn(args) as proc:
+        async with spawn(args) as proc:
             out, err = await proc.communicate()
         if proc.returncode != 0:
             stderr = err.decode(errors="replace").replace(url, path.name)
@@ -111,11 +110,11 @@ class FfmpegConverter:
     async def _run(
         self, args: list[str], info: MediaInfo, on_progress: ProgressCallback | None
     ) -> tuple[int, str]:
-        async with _spawn(args) as proc:
+        async with spawn(args) as proc:
             assert proc.stdout is not None
             assert proc.stderr is not None
             # Drained concurrently: a full stderr pipe would stall ffmpeg and so its progress.
-            stderr_tail = asyncio.create_task(_read_tail(proc.stderr))
+            stderr_tail = asyncio.create_task(read_tail(proc.stderr))
             try:
                 await _follow_progress(proc.stdout, info.duration_seconds, on_progress)
                 returncode = await proc.wait()
@@ -163,31 +162,6 @@ def _seconds(value: object) -> float | None:
 def _file_url(path: Path) -> str:
     # Without the prefix, a name such as "concat:a|b" would be read as a protocol.
     return f"file:{path}"
-
-
-@asynccontextmanager
-async def _spawn(args: list[str]) -> AsyncIterator[asyncio.subprocess.Process]:
-    """Start a piped subprocess; kill and reap it if the block exits before it does."""
-    proc = await asyncio.create_subprocess_exec(
-        *args,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        yield proc
-    finally:
-        if proc.returncode is None:
-            with suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
-
-
-async def _read_tail(stream: asyncio.StreamReader) -> str:
-    tail = b""
-    while chunk := await stream.read(4096):
-        tail = (tail + chunk)[-_STDERR_TAIL_BYTES:]
-    return tail.decode(errors="replace")
 
 
 async def _follow_progress(
