@@ -11,7 +11,6 @@ from urllib.parse import quote
 import httpx
 from fastapi import FastAPI, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from starlette.background import BackgroundTask
 
 from mp3converter.adapters.token_verifier import JwksKeys, TokenVerifier
 from mp3converter.config import Settings
@@ -20,37 +19,12 @@ from mp3converter.services.job_views import JobAccepted, JobList, JobOut
 from mp3converter.web.bearer import CurrentPrincipal
 from mp3converter.web.ops import Check, ops_router
 from mp3converter.web.problems import Problem
+from mp3converter.web.proxy import forward
 from mp3converter.web.server import finish_app
 
 log = logging.getLogger(__name__)
 ROLE = "gateway"
 DEFAULT_PORT = 8080
-# Hop-by-hop headers (RFC 9110 section 7.6.1) and ones the proxy recomputes are not forwarded.
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "content-length",
-    }
-)
-FORWARD_RESPONSE = (
-    "content-type",
-    "content-length",
-    "content-range",
-    "content-disposition",
-    "accept-ranges",
-    "etag",
-    "location",
-    "www-authenticate",
-    "retry-after",
-)
 TIMEOUT = httpx.Timeout(connect=5.0, read=300.0, write=300.0, pool=10.0)
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 ERRORS: dict[int | str, dict[str, Any]] = {401: PROBLEM, 404: PROBLEM}
@@ -91,36 +65,6 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(ops_router(ROLE, checks))
 
-    async def forward(request: Request, base: str, path: str, *, stream_body: bool) -> Response:
-        http: httpx.AsyncClient = request.app.state.http
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
-        if stream_body and "content-length" in request.headers:
-            headers["content-length"] = request.headers["content-length"]
-        upstream_request = http.build_request(
-            request.method,
-            f"{base}{path}",
-            params=request.query_params,
-            headers=headers,
-            content=request.stream() if stream_body else None,
-        )
-        try:
-            upstream = await http.send(upstream_request, stream=True)
-        except httpx.HTTPError as exc:
-            log.warning("upstream %s unreachable: %s", base, exc)
-            raise Problem(
-                503,
-                "upstream-unavailable",
-                "a service is unavailable; retry later",
-                headers={"Retry-After": "5"},
-            ) from exc
-        out = {k: v for k in FORWARD_RESPONSE if (v := upstream.headers.get(k)) is not None}
-        return StreamingResponse(
-            upstream.aiter_raw(),
-            status_code=upstream.status_code,
-            headers=out,
-            background=BackgroundTask(upstream.aclose),
-        )
-
     @app.post(
         "/login",
         response_model=TokenResponse,
@@ -128,7 +72,9 @@ def create_app(settings: Settings) -> FastAPI:
         summary="Exchange HTTP Basic credentials for a bearer token",
     )
     async def login(request: Request) -> Response:
-        return await forward(request, settings.auth_url, "/login", stream_body=False)
+        return await forward(
+            request.app.state.http, request, settings.auth_url, "/login", stream_body=False
+        )
 
     @app.post(
         "/users",
@@ -140,7 +86,9 @@ def create_app(settings: Settings) -> FastAPI:
     async def create_user(request: Request, body: NewUser, caller: CurrentPrincipal) -> Response:
         if not caller.is_admin:
             raise Problem(403, "forbidden", "only an admin can create users")
-        return await forward(request, settings.auth_url, "/users", stream_body=True)
+        return await forward(
+            request.app.state.http, request, settings.auth_url, "/users", stream_body=True
+        )
 
     @app.post(
         "/upload",
@@ -172,7 +120,9 @@ def create_app(settings: Settings) -> FastAPI:
                 f"the file exceeds the limit of {settings.max_upload_bytes} bytes",
                 max_bytes=settings.max_upload_bytes,
             )
-        return await forward(request, settings.upload_url, "/upload", stream_body=True)
+        return await forward(
+            request.app.state.http, request, settings.upload_url, "/upload", stream_body=True
+        )
 
     @app.get("/jobs", response_model=JobList, responses=ERRORS, summary="The caller's jobs")
     async def list_jobs(
@@ -181,12 +131,18 @@ def create_app(settings: Settings) -> FastAPI:
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> Response:
-        return await forward(request, settings.upload_url, "/jobs", stream_body=False)
+        return await forward(
+            request.app.state.http, request, settings.upload_url, "/jobs", stream_body=False
+        )
 
     @app.get("/jobs/{job_id}", response_model=JobOut, responses=ERRORS, summary="One job")
     async def get_job(request: Request, job_id: str, caller: CurrentPrincipal) -> Response:
         return await forward(
-            request, settings.upload_url, f"/jobs/{quote(job_id, safe='')}", stream_body=False
+            request.app.state.http,
+            request,
+            settings.upload_url,
+            f"/jobs/{quote(job_id, safe='')}",
+            stream_body=False,
         )
 
     @app.get(
@@ -203,7 +159,11 @@ def create_app(settings: Settings) -> FastAPI:
     )
     async def download(request: Request, job_id: str, caller: CurrentPrincipal) -> Response:
         return await forward(
-            request, settings.upload_url, f"/download/{quote(job_id, safe='')}", stream_body=False
+            request.app.state.http,
+            request,
+            settings.upload_url,
+            f"/download/{quote(job_id, safe='')}",
+            stream_body=False,
         )
 
     return finish_app(app, ROLE)
