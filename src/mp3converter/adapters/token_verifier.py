@@ -101,7 +101,8 @@ class TokenVerifier:
             raise InvalidToken("unsupported token algorithm or key id")
         try:
             key = await self._keys.get(kid)
-        except (httpx.HTTPError, ValueError) as exc:
+        except (httpx.HTTPError, ValueError, jwt.InvalidKeyError) as exc:
+            # InvalidKeyError: the JWKS held a key that does not parse (a dependency fault, 503).
             raise KeysUnavailable("cannot fetch the signing keys") from exc
         if key is None:
             raise InvalidToken("token signed by an unknown key")

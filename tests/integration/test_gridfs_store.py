@@ -1,0 +1,152 @@
+"""GridFSStore against a real MongoDB-wire server: streamed saves, byte-exact ranged reads."""
+
+import hashlib
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+from bson import ObjectId
+
+from mp3converter.adapters.gridfs_store import CHUNK_SIZE, FileMissing, GridFSStore, StoredFile
+from mp3converter.adapters.mongo import Database
+
+BUCKET = "videos"
+CONTENT = os.urandom(5 * 1024 * 1024 + 12345)  # not a multiple of the chunk size
+# Uneven piece sizes, so writes straddle GridFS chunk boundaries.
+PIECES = [1, 1000, 64 * 1024, 300_000, 7, CHUNK_SIZE, 123_457]
+
+
+class Boom(RuntimeError):
+    """The upload stream broke."""
+
+
+async def pieces_of(data: bytes, fail_after: int | None = None) -> AsyncIterator[bytes]:
+    """Yield data in uneven pieces; raise once more than fail_after bytes went out."""
+    sent, i = 0, 0
+    while sent < len(data):
+        if fail_after is not None and sent > fail_after:
+            raise Boom("client went away")
+        size = PIECES[i % len(PIECES)]
+        yield data[sent : sent + size]
+        sent += size
+        i += 1
+
+
+async def read_all(chunks: AsyncIterator[bytes]) -> bytes:
+    return b"".join([chunk async for chunk in chunks])
+
+
+@pytest.fixture
+def store(db: Database) -> GridFSStore:
+    return GridFSStore(db, BUCKET)
+
+
+@pytest.fixture
+async def saved(store: GridFSStore) -> StoredFile:
+    return await store.save(
+        pieces_of(CONTENT), filename="clip.mp4", metadata={"owner_id": "u1", "job_id": "j1"}
+    )
+
+
+async def test_save_reports_size_and_sha256(saved: StoredFile) -> None:
+    assert saved.size == len(CONTENT)
+    assert saved.sha256 == hashlib.sha256(CONTENT).hexdigest()
+    assert ObjectId.is_valid(saved.file_id)
+
+
+async def test_info_holds_length_and_metadata(store: GridFSStore, saved: StoredFile) -> None:
+    info = await store.info(saved.file_id)
+    assert info.file_id == saved.file_id
+    assert info.length == len(CONTENT)
+    assert info.metadata == {
+        "owner_id": "u1",
+        "job_id": "j1",
+        "size": len(CONTENT),
+        "sha256": hashlib.sha256(CONTENT).hexdigest(),
+    }
+
+
+async def test_file_is_split_into_chunks_of_the_bucket_size(
+    db: Database, saved: StoredFile
+) -> None:
+    files = await db[f"{BUCKET}.files"].find({}).to_list()
+    assert [(f["filename"], f["chunkSize"]) for f in files] == [("clip.mp4", CHUNK_SIZE)]
+    expected_chunks = -(-len(CONTENT) // CHUNK_SIZE)
+    assert await db[f"{BUCKET}.chunks"].count_documents({}) == expected_chunks
+
+
+async def test_read_returns_the_whole_file(store: GridFSStore, saved: StoredFile) -> None:
+    pieces = [chunk async for chunk in store.read(saved.file_id)]
+    assert b"".join(pieces) == CONTENT
+    assert max(len(p) for p in pieces) <= CHUNK_SIZE  # streamed, not loaded whole
+
+
+LAST = len(CONTENT) - 1
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (0, 0),
+        (0, 99),
+        (1000, None),
+        (LAST, None),
+        (LAST, LAST),
+        (LAST - 10, LAST + 1000),  # end beyond the file is clamped
+        (CHUNK_SIZE - 1, CHUNK_SIZE),
+        (CHUNK_SIZE, CHUNK_SIZE),
+        (CHUNK_SIZE, 2 * CHUNK_SIZE - 1),
+        (CHUNK_SIZE - 5, 3 * CHUNK_SIZE + 5),
+        (2 * CHUNK_SIZE + 17, None),
+        (20 * CHUNK_SIZE - 1, 20 * CHUNK_SIZE + 1),
+        (12345, 4_000_000),
+    ],
+)
+async def test_read_range_is_byte_exact(
+    store: GridFSStore, saved: StoredFile, start: int, end: int | None
+) -> None:
+    got = await read_all(store.read(saved.file_id, start=start, end=end))
+    expected = CONTENT[start:] if end is None else CONTENT[start : end + 1]
+    assert len(got) == len(expected)
+    assert got == expected
+
+
+async def test_empty_file(store: GridFSStore) -> None:
+    stored = await store.save(pieces_of(b""), filename="empty", metadata={})
+    assert (stored.size, stored.sha256) == (0, hashlib.sha256(b"").hexdigest())
+    assert await read_all(store.read(stored.file_id)) == b""
+    assert (await store.info(stored.file_id)).length == 0
+
+
+async def test_a_broken_stream_leaves_nothing_behind(store: GridFSStore, db: Database) -> None:
+    with pytest.raises(Boom):
+        await store.save(
+            pieces_of(CONTENT, fail_after=3 * CHUNK_SIZE), filename="broken.mp4", metadata={}
+        )
+    assert await db[f"{BUCKET}.files"].count_documents({}) == 0
+    assert await db[f"{BUCKET}.chunks"].count_documents({}) == 0
+
+
+async def test_delete_removes_file_and_chunks_and_is_idempotent(
+    store: GridFSStore, saved: StoredFile, db: Database
+) -> None:
+    await store.delete(saved.file_id)
+    assert await db[f"{BUCKET}.files"].count_documents({}) == 0
+    assert await db[f"{BUCKET}.chunks"].count_documents({}) == 0
+    await store.delete(saved.file_id)
+    await store.delete("not-an-object-id")
+    with pytest.raises(FileMissing):
+        await store.info(saved.file_id)
+
+
+async def test_buckets_are_separate(db: Database, saved: StoredFile) -> None:
+    with pytest.raises(FileMissing):
+        await GridFSStore(db, "mp3s").info(saved.file_id)
+
+
+@pytest.mark.parametrize("file_id", [str(ObjectId()), "not-an-object-id", "", "zz" * 12])
+async def test_unknown_or_malformed_ids_are_missing(store: GridFSStore, file_id: str) -> None:
+    with pytest.raises(FileMissing):
+        await store.info(file_id)
+    with pytest.raises(FileMissing):
+        await read_all(store.read(file_id))

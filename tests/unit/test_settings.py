@@ -1,0 +1,112 @@
+"""Settings: development defaults, and production refusing every local-only default."""
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from mp3converter.config import Environment, Settings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings read only what each test sets, not the developer's shell."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+@pytest.fixture
+def production(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    """A complete, acceptable production environment; tests spoil one variable each."""
+    key = tmp_path / "jwt.pem"
+    key.write_text("not read by Settings")
+    for name, value in {
+        "ENVIRONMENT": "production",
+        "AMQP_URL": "amqp://mp3c:s3cr3t-broker-pass@rabbitmq:5672/",
+        "JWT_PRIVATE_KEY_FILE": str(key),
+        "ADMIN_EMAIL": "admin@mp3converter.com",
+        "ADMIN_PASSWORD": "correct horse battery staple",
+        "SMTP_HOST": "smtp.mp3converter.com",
+        "PUBLIC_BASE_URL": "https://mp3converter.com",
+    }.items():
+        monkeypatch.setenv(name, value)
+    return monkeypatch
+
+
+def test_development_defaults() -> None:
+    settings = Settings()
+    assert settings.environment is Environment.DEVELOPMENT
+    assert not settings.is_production
+    assert settings.amqp_url.get_secret_value() == "amqp://guest:guest@127.0.0.1:5672/"
+    assert settings.jwt_private_key_file is None
+    assert settings.smtp_host is None
+    assert settings.public_base_url == "http://127.0.0.1:8080"
+    assert settings.resolved_outbox_dir == Path(".data") / "outbox"
+    assert settings.delivery_limit == 5
+
+
+def test_development_accepts_a_weak_admin_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADMIN_PASSWORD", "admin")
+    assert Settings().admin_password is not None
+
+
+def test_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMTP_PORT", "2525")
+    monkeypatch.setenv("OUTBOX_DIR", "/tmp/outbox")
+    settings = Settings()
+    assert settings.smtp_port == 2525
+    assert settings.resolved_outbox_dir == Path("/tmp/outbox")
+
+
+def test_complete_production_config_is_accepted(production: pytest.MonkeyPatch) -> None:
+    settings = Settings()
+    assert settings.is_production
+    assert settings.smtp_host == "smtp.mp3converter.com"
+
+
+def test_production_without_admin_password_is_accepted(production: pytest.MonkeyPatch) -> None:
+    production.delenv("ADMIN_PASSWORD")
+    assert Settings().admin_password is None
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("AMQP_URL", "amqp://guest:guest@rabbitmq:5672/", "AMQP_URL"),
+        ("JWT_PRIVATE_KEY_FILE", None, "JWT_PRIVATE_KEY_FILE"),
+        ("ADMIN_PASSWORD", "short", "ADMIN_PASSWORD"),
+        ("ADMIN_PASSWORD", "changeme", "ADMIN_PASSWORD"),
+        ("ADMIN_PASSWORD", "Password", "ADMIN_PASSWORD"),
+        ("SMTP_HOST", None, "SMTP_HOST"),
+        ("PUBLIC_BASE_URL", "http://mp3converter.com", "PUBLIC_BASE_URL"),
+    ],
+)
+def test_production_refuses_a_dev_default(
+    production: pytest.MonkeyPatch, variable: str, value: str | None, named: str
+) -> None:
+    if value is None:
+        production.delenv(variable)
+    else:
+        production.setenv(variable, value)
+    with pytest.raises(ValidationError, match=f"refusing to start in production: .*{named}"):
+        Settings()
+
+
+def test_production_lists_every_problem_at_once(production: pytest.MonkeyPatch) -> None:
+    production.delenv("SMTP_HOST")
+    production.setenv("PUBLIC_BASE_URL", "http://x")
+    with pytest.raises(ValidationError) as info:
+        Settings()
+    message = str(info.value)
+    assert "SMTP_HOST" in message
+    assert "PUBLIC_BASE_URL" in message
+    assert "AMQP_URL" not in message
+
+
+def test_production_error_does_not_leak_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("ADMIN_PASSWORD", "tiny-secret")
+    with pytest.raises(ValidationError) as info:
+        Settings()
+    assert "ADMIN_PASSWORD" in str(info.value)
+    assert "tiny-secret" not in str(info.value)
