@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +12,7 @@ from bson.errors import InvalidId
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
 
+from mp3converter.adapters.gridfs_writer import GridFSWriter
 from mp3converter.adapters.mongo import Database
 
 CHUNK_SIZE = 255 * 1024
@@ -52,26 +53,23 @@ class GridFSStore:
     def __init__(self, db: Database, bucket: str) -> None:
         self._bucket = AsyncGridFSBucket(db, bucket_name=bucket, chunk_size_bytes=CHUNK_SIZE)
         self._files = db[f"{bucket}.files"]
+        self._db = db
+        self._name = bucket
 
     async def save(
         self, chunks: AsyncIterable[bytes], *, filename: str, metadata: dict[str, Any]
     ) -> StoredFile:
         """Store the chunks as one file; on any error nothing is left behind."""
-        digest = hashlib.sha256()
-        size = 0
-        grid_in = self._bucket.open_upload_stream(filename, metadata=dict(metadata))
+        writer = GridFSWriter(self._db, self._name, CHUNK_SIZE)
         try:
             async for chunk in chunks:
-                digest.update(chunk)
-                size += len(chunk)
-                await grid_in.write(chunk)
-            full_metadata = {**metadata, "size": size, "sha256": digest.hexdigest()}
-            await grid_in.set("metadata", full_metadata)
-            await grid_in.close()
+                await writer.write(chunk)
+            sha256 = writer.digest.hexdigest()
+            await writer.close(filename, {**metadata, "size": writer.size, "sha256": sha256})
         except BaseException:
-            await grid_in.abort()
+            await asyncio.shield(writer.abort())  # even when the upload task is cancelled
             raise
-        return StoredFile(file_id=str(grid_in._id), size=size, sha256=digest.hexdigest())
+        return StoredFile(file_id=str(writer.file_id), size=writer.size, sha256=sha256)
 
     async def info(self, file_id: str) -> FileInfo:
         """Length and metadata of a stored file."""

@@ -30,3 +30,10 @@ async def ensure_indexes(db: Database) -> None:
         [("owner_id", ASCENDING), ("created_at", DESCENDING)], name="owner_recent"
     )
     await db.notifications.create_index([("sent_at", ASCENDING)], name="sent_at")
+    for bucket in ("videos", "mp3s"):  # the GridFS spec's indexes
+        await db[f"{bucket}.chunks"].create_index(
+            [("files_id", ASCENDING), ("n", ASCENDING)], unique=True, name="files_id_1_n_1"
+        )
+        await db[f"{bucket}.files"].create_index(
+            [("filename", ASCENDING), ("uploadDate", ASCENDING)], name="filename_1_uploadDate_1"
+        )

@@ -88,6 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
         client = mongo.connect(settings.mongodb_url)
         db = client[settings.mongodb_db]
         app.state.db = db
+        await mongo.ensure_indexes(db)
         topology = Topology(settings.broker_prefix, settings.delivery_limit)
         broker = await Broker.connect(settings.amqp_url.get_secret_value(), topology)
         app.state.broker = broker

@@ -1,0 +1,168 @@
+"""Upload-to-done latency of a 60 s clip through the whole platform, against bare ffmpeg.
+
+Starts SecantusDB and all five roles as processes, times the bare ffmpeg command on the clip
+(median of 3), then logs in once and times upload -> converting -> done through the gateway,
+polling GET /jobs/{id} every 0.05 s (median of 3). Run: `.venv/bin/python bench/pipeline_latency.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aio_pika
+import httpx
+
+from mp3converter.adapters.rabbitmq import Topology
+from mp3converter.devstack.roles import RoleProcesses, base_environment, role_environment
+from mp3converter.devstack.secantus import free_port, mongodb_url, start_secantus, stop_process
+from mp3converter.roles import ROLES
+
+AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+ADMIN_EMAIL = "admin@mp3converter.com"
+ADMIN_PASSWORD = "bench-" + secrets.token_urlsafe(18)
+RUNS = 3
+SECONDS = 60
+POLL_SECONDS = 0.05
+JOB_TIMEOUT_SECONDS = 300.0
+
+
+def make_clip(path: Path) -> Path:
+    """Write a 640x360 testsrc video with a 440 Hz sine tone in AAC."""
+    lavfi = [
+        *["-f", "lavfi", "-i", f"testsrc=size=640x360:rate=25:duration={SECONDS}"],
+        *["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={SECONDS}"],
+    ]
+    codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"]
+    cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *lavfi, *codecs]
+    subprocess.run([*cmd, str(path)], check=True)
+    return path
+
+
+def bare_ffmpeg_seconds(src: Path, dst: Path) -> float:
+    """Time `ffmpeg -i clip -map 0:a:0 -vn -c:a libmp3lame -q:a 2 out.mp3`."""
+    cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(src)]
+    cmd += ["-map", "0:a:0", "-vn", "-c:a", "libmp3lame", "-q:a", "2", str(dst)]
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    return time.perf_counter() - start
+
+
+async def delete_topology(topology: Topology) -> None:
+    """Remove the queues and exchanges the roles declared for this run."""
+    connection = await aio_pika.connect(AMQP_URL)
+    async with connection:
+        for queue in topology.all_queues():
+            channel = await connection.channel()
+            with contextlib.suppress(aio_pika.exceptions.AMQPError):
+                await channel.queue_delete(queue)
+        for exchange in topology.all_exchanges():
+            channel = await connection.channel()
+            with contextlib.suppress(aio_pika.exceptions.AMQPError):
+                await channel.exchange_delete(exchange)
+
+
+@contextlib.contextmanager
+def platform(tmp: Path) -> Iterator[RoleProcesses]:
+    """SecantusDB and all five roles, ready; stopped and their broker names deleted on exit."""
+    prefix = f"bench-{secrets.token_hex(4)}"
+    db_port = free_port()
+    database: subprocess.Popen[bytes] = start_secantus(tmp / "db", db_port, tmp / "secantusdb.log")
+    ports = {role: free_port() for role in ROLES}
+    env = role_environment(
+        base_environment(
+            {
+                "MONGODB_URL": mongodb_url(db_port),
+                "AMQP_URL": AMQP_URL,
+                "BROKER_PREFIX": prefix,
+                "ADMIN_EMAIL": ADMIN_EMAIL,
+                "ADMIN_PASSWORD": ADMIN_PASSWORD,
+                "DATA_DIR": str(tmp / "data"),
+                "LOG_LEVEL": "WARNING",
+            }
+        ),
+        ports,
+    )
+    with (tmp / "roles.out").open("w") as sink:
+        processes = RoleProcesses(env, ports, log_dir=tmp / "logs", sink=sink)
+        try:
+            processes.start()
+            processes.wait_ready()
+            yield processes
+        finally:
+            processes.stop()
+            stop_process(database)
+            asyncio.run(delete_topology(Topology(prefix)))
+
+
+@dataclass(frozen=True)
+class Run:
+    """One upload through the platform: time to the 202, and time until the job was done."""
+
+    upload_seconds: float
+    done_seconds: float
+
+
+def upload_until_done(http: httpx.Client, token: str, clip: Path) -> Run:
+    """POST the clip, then poll its job until it is done."""
+    auth = {"Authorization": f"Bearer {token}"}
+    start = time.perf_counter()
+    with clip.open("rb") as body:
+        response = http.post(
+            "/upload", files={"file": (clip.name, body, "video/mp4")}, headers=auth
+        )
+    response.raise_for_status()
+    uploaded = time.perf_counter() - start
+    job_id = response.json()["job_id"]
+    while True:
+        job = http.get(f"/jobs/{job_id}", headers=auth).raise_for_status().json()
+        if job["status"] == "done":
+            return Run(uploaded, time.perf_counter() - start)
+        if job["status"] == "failed":
+            raise RuntimeError(f"job {job_id} failed: {job['error']}")
+        if time.perf_counter() - start > JOB_TIMEOUT_SECONDS:
+            raise TimeoutError(f"job {job_id} not done after {JOB_TIMEOUT_SECONDS} s: {job}")
+        time.sleep(POLL_SECONDS)
+
+
+def main() -> None:
+    """Time bare ffmpeg, then the platform, on the same clip; print medians and their ratio."""
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp_name:
+        tmp = Path(tmp_name)
+        clip = make_clip(tmp / "clip.mp4")
+        bare = [bare_ffmpeg_seconds(clip, tmp / "bare.mp3") for _ in range(RUNS)]
+        with platform(tmp) as roles:
+            gateway = f"http://127.0.0.1:{roles.ports['gateway']}"
+            with httpx.Client(base_url=gateway, timeout=60) as http:
+                login = http.post("/login", auth=(ADMIN_EMAIL, ADMIN_PASSWORD))
+                token = login.raise_for_status().json()["access_token"]
+                runs = [upload_until_done(http, token, clip) for _ in range(RUNS)]
+        clip_mb = clip.stat().st_size / 1_000_000
+    bare_median = statistics.median(bare)
+    done_median = statistics.median(r.done_seconds for r in runs)
+    upload_median = statistics.median(r.upload_seconds for r in runs)
+    print(f"clip: {SECONDS} s 640x360 testsrc + sine (aac), {clip_mb:.1f} MB; {RUNS} runs each")
+    print(f"bare ffmpeg (libmp3lame -q:a 2) median {bare_median:.3f} s  (runs: {fmt(bare)})")
+    done = [r.done_seconds for r in runs]
+    print(f"upload-to-done via gateway     median {done_median:.3f} s  (runs: {fmt(done)})")
+    print(f"  of which POST /upload (202)  median {upload_median:.3f} s")
+    print(f"ratio platform / bare ffmpeg: {done_median / bare_median:.3f}")
+    print(f"platform overhead: {done_median - bare_median:.3f} s per job (polling every 0.05 s)")
+
+
+def fmt(times: list[float]) -> str:
+    """Seconds, comma separated."""
+    return ", ".join(f"{t:.3f}" for t in times)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,407 @@
+"""The converter worker on real RabbitMQ, the MongoDB wire server, GridFS and ffmpeg."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import pytest
+from aio_pika.abc import AbstractIncomingMessage
+from pymongo.errors import AutoReconnect
+
+from mp3converter.adapters.ffmpeg import FfmpegConverter
+from mp3converter.adapters.gridfs_store import FileMissing, GridFSStore
+from mp3converter.adapters.job_store import JobStore
+from mp3converter.adapters.mongo import Database
+from mp3converter.adapters.rabbitmq import Broker, Topology, delivery_count
+from mp3converter.contracts import JOB_EVENT, ConvertVideo, JobFailed, JobSucceeded, utcnow
+from mp3converter.domain.jobs import FailureCode, Job, JobStatus
+from mp3converter.services.conversion import Conversion
+from mp3converter.services.converter import ConvertConsumer
+from tests.media import ffprobe_json, make_video, truncate
+from tests.services import AMQP_URL
+
+WAIT_SECONDS = 60.0
+# Long enough for a redelivery or a stray event to show up if one were coming.
+SETTLE_SECONDS = 1.0
+
+
+@dataclass
+class Delivery:
+    """One message as a handler received it."""
+
+    body: bytes
+    message_id: str | None
+    count: int
+    headers: dict[str, Any]
+
+
+@dataclass
+class Stores:
+    """The worker's MongoDB side."""
+
+    jobs: JobStore
+    videos: GridFSStore
+    mp3s: GridFSStore
+
+    @classmethod
+    def on(cls, db: Database, videos: GridFSStore | None = None) -> Stores:
+        """The real stores of db, optionally with another videos bucket adapter."""
+        return cls(JobStore(db), videos or GridFSStore(db, "videos"), GridFSStore(db, "mp3s"))
+
+
+@dataclass
+class Worker:
+    """A running ConvertConsumer and every delivery it got."""
+
+    consumer: ConvertConsumer
+    commands: list[Delivery] = field(default_factory=list)
+    dead: list[Delivery] = field(default_factory=list)
+
+    def recording(
+        self, into: list[Delivery], handler: Callable[[AbstractIncomingMessage], Awaitable[None]]
+    ) -> Callable[[AbstractIncomingMessage], Awaitable[None]]:
+        """The handler, noting each delivery first."""
+
+        async def handle(message: AbstractIncomingMessage) -> None:
+            into.append(
+                Delivery(
+                    message.body,
+                    message.message_id,
+                    delivery_count(message),
+                    dict(message.headers or {}),
+                )
+            )
+            await handler(message)
+
+        return handle
+
+
+@asynccontextmanager
+async def running_worker(broker: Broker, stores: Stores) -> AsyncIterator[Worker]:
+    """Consume the convert queue and its dead letters as the converter role does."""
+    conversion = Conversion(
+        jobs=stores.jobs,
+        videos=stores.videos,
+        mp3s=stores.mp3s,
+        broker=broker,
+        ffmpeg=FfmpegConverter(),
+        work_dir=None,
+        delete_source=True,
+    )
+    worker = Worker(ConvertConsumer(conversion))
+    topology = broker.topology
+    consumers = [
+        await broker.consume(
+            topology.convert, worker.recording(worker.commands, worker.consumer.on_command)
+        ),
+        await broker.consume(
+            topology.convert_dead, worker.recording(worker.dead, worker.consumer.on_dead)
+        ),
+    ]
+    try:
+        yield worker
+    finally:
+        for consumer in consumers:
+            await consumer.cancel()
+        async with asyncio.timeout(WAIT_SECONDS):
+            await worker.consumer.idle.wait()
+        for consumer in consumers:
+            await consumer.close()
+
+
+@dataclass
+class EventTap:
+    """Job events copied from the events exchange into a private queue."""
+
+    events: list[tuple[str | None, Any]] = field(default_factory=list)
+
+    def of_job(self, job_id: str) -> list[tuple[str | None, Any]]:
+        """(message_id, event) of one job, in arrival order."""
+        return [(mid, event) for mid, event in self.events if event.job_id == job_id]
+
+    async def wait_for(self, job_id: str, kind: type[Any], count: int = 1) -> list[Any]:
+        """The first `count` events of this kind for the job, waiting for them."""
+        async with asyncio.timeout(WAIT_SECONDS):
+            while True:
+                found = [e for _, e in self.of_job(job_id) if isinstance(e, kind)]
+                if len(found) >= count:
+                    return found
+                await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def tapped_events(topology: Topology) -> AsyncIterator[EventTap]:
+    """Bind a temporary queue to `job.#` on the events exchange for the duration."""
+    tap = EventTap()
+
+    async def collect(message: AbstractIncomingMessage) -> None:
+        tap.events.append((message.message_id, JOB_EVENT.validate_json(message.body)))
+
+    connection = await aio_pika.connect(AMQP_URL)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await queue.bind(topology.events, routing_key="job.#")
+        await queue.consume(collect, no_ack=True)
+        yield tap
+
+
+async def eventually(condition: Callable[[], bool]) -> None:
+    """Wait, bounded, until condition() holds."""
+    async with asyncio.timeout(WAIT_SECONDS):
+        while True:
+            if condition():
+                return
+            await asyncio.sleep(0.05)
+
+
+async def queue_depth(name: str) -> int:
+    """Messages ready in a queue (its consumers stopped, so none is in flight)."""
+    connection = await aio_pika.connect(AMQP_URL)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(name, passive=True)
+        assert queue.declaration_result.message_count is not None
+        return queue.declaration_result.message_count
+
+
+async def queue_job(stores: Stores, video: Path) -> ConvertVideo:
+    """Store the video and a queued job as the upload role does; return its command."""
+    job_id = uuid.uuid4().hex
+    owner_id = uuid.uuid4().hex
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield await asyncio.to_thread(video.read_bytes)
+
+    stored = await stores.videos.save(
+        chunks(), filename=video.name, metadata={"owner_id": owner_id, "job_id": job_id}
+    )
+    now = utcnow()
+    await stores.jobs.add(
+        Job(
+            job_id=job_id,
+            owner_id=owner_id,
+            owner_email="owner@example.com",
+            filename=video.name,
+            status=JobStatus.QUEUED,
+            created_at=now,
+            updated_at=now,
+            video_file_id=stored.file_id,
+            video_size_bytes=stored.size,
+        )
+    )
+    return ConvertVideo(job_id=job_id, owner_id=owner_id, video_file_id=stored.file_id)
+
+
+async def stored_job(stores: Stores, job_id: str) -> Job:
+    """The job, which must exist."""
+    job = await stores.jobs.get(job_id)
+    assert job is not None
+    return job
+
+
+async def download(store: GridFSStore, file_id: str, path: Path) -> Path:
+    """Write a stored file to path."""
+    with path.open("wb") as out:
+        async for chunk in store.read(file_id):
+            out.write(chunk)
+    return path
+
+
+async def test_good_video_becomes_a_done_job_with_its_mp3(
+    broker: Broker, db: Database, topology: Topology, tmp_path: Path
+) -> None:
+    stores = Stores.on(db)
+    command = await queue_job(stores, make_video(tmp_path / "holiday.mp4", seconds=4))
+
+    async with tapped_events(topology) as tap, running_worker(broker, stores) as worker:
+        await broker.publish(command)
+        (succeeded,) = await tap.wait_for(command.job_id, JobSucceeded)
+        await asyncio.sleep(SETTLE_SECONDS)
+        events = tap.of_job(command.job_id)
+
+    job = await stored_job(stores, command.job_id)
+    assert (job.status, job.progress, job.error) == (JobStatus.DONE, 1.0, None)
+    assert job.mp3_file_id is not None
+    mp3 = await download(stores.mp3s, job.mp3_file_id, tmp_path / "out.mp3")
+    probed = ffprobe_json(mp3)
+    assert probed["format"]["format_name"] == "mp3"
+    assert float(probed["format"]["duration"]) == pytest.approx(4.0, abs=0.5)
+    assert job.mp3_size_bytes == mp3.stat().st_size
+    info = await stores.mp3s.info(job.mp3_file_id)
+    assert info.metadata["job_id"] == command.job_id
+    assert info.metadata["filename"] == "holiday.mp3"
+    with pytest.raises(FileMissing):
+        await stores.videos.info(command.video_file_id)
+    assert events == [(f"{command.job_id}:job.succeeded", succeeded)]
+    assert succeeded.owner_email == "owner@example.com"
+    assert succeeded.size_bytes == job.mp3_size_bytes
+    assert [d.count for d in worker.commands] == [0]
+    assert worker.dead == []
+    assert await queue_depth(topology.convert) == 0
+
+
+def no_audio(tmp_path: Path) -> Path:
+    return make_video(tmp_path / "silent.mp4", seconds=2, audio=False)
+
+
+def random_bytes(tmp_path: Path) -> Path:
+    path = tmp_path / "noise.mp4"
+    path.write_bytes(random.Random(11).randbytes(100_000))
+    return path
+
+
+def fast_start_cut_in_half(tmp_path: Path) -> Path:
+    return truncate(make_video(tmp_path / "cut.mp4", seconds=6, faststart=True))
+
+
+@pytest.mark.parametrize(
+    ("make_input", "code"),
+    [
+        (no_audio, FailureCode.NO_AUDIO),
+        (random_bytes, FailureCode.NOT_MEDIA),
+        (fast_start_cut_in_half, FailureCode.TRUNCATED_INPUT),
+    ],
+    ids=["no-audio", "random-bytes", "fast-start-cut-in-half"],
+)
+async def test_unconvertible_input_fails_the_job_once_without_retries(
+    broker: Broker,
+    db: Database,
+    topology: Topology,
+    tmp_path: Path,
+    make_input: Callable[[Path], Path],
+    code: FailureCode,
+) -> None:
+    stores = Stores.on(db)
+    command = await queue_job(stores, make_input(tmp_path))
+
+    async with tapped_events(topology) as tap, running_worker(broker, stores) as worker:
+        await broker.publish(command)
+        (failed,) = await tap.wait_for(command.job_id, JobFailed)
+        await asyncio.sleep(SETTLE_SECONDS)
+        events = tap.of_job(command.job_id)
+
+    job = await stored_job(stores, command.job_id)
+    assert job.status is JobStatus.FAILED
+    assert job.error is not None
+    assert job.error.code == code
+    assert job.error.reason
+    assert (failed.code, failed.reason) == (job.error.code, job.error.reason)
+    assert events == [(f"{command.job_id}:job.failed", failed)]
+    assert [d.count for d in worker.commands] == [0]
+    assert worker.dead == []
+    assert await queue_depth(topology.convert) == 0
+    assert await queue_depth(topology.convert_dead) == 0
+    assert await db["mp3s.files"].count_documents({}) == 0
+
+
+async def test_redelivered_command_of_a_done_job_changes_nothing(
+    broker: Broker, db: Database, topology: Topology, tmp_path: Path
+) -> None:
+    stores = Stores.on(db)
+    command = await queue_job(stores, make_video(tmp_path / "clip.mp4", seconds=2))
+
+    async with tapped_events(topology) as tap, running_worker(broker, stores) as worker:
+        await broker.publish(command)
+        await tap.wait_for(command.job_id, JobSucceeded)
+        before = await stored_job(stores, command.job_id)
+
+        await broker.publish(command)
+        first, again = await tap.wait_for(command.job_id, JobSucceeded, count=2)
+        await asyncio.sleep(SETTLE_SECONDS)
+        events = tap.of_job(command.job_id)
+
+    after = await stored_job(stores, command.job_id)
+    assert after == before
+    assert after.status is JobStatus.DONE
+    assert await db["mp3s.files"].count_documents({}) == 1
+    assert [mid for mid, _ in events] == [f"{command.job_id}:job.succeeded"] * 2
+    assert again.model_dump(exclude={"occurred_at"}) == first.model_dump(exclude={"occurred_at"})
+    assert [d.count for d in worker.commands] == [0, 0]
+    assert await queue_depth(topology.convert) == 0
+
+
+class UnreachableVideos(GridFSStore):
+    """The videos bucket during a network partition: every read fails with a transient error."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db, "videos")
+        self.reads = 0
+
+    async def read(
+        self, file_id: str, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        """Fail the way pymongo does when the connection drops mid-read."""
+        self.reads += 1
+        raise AutoReconnect("connection reset while reading the video (injected)")
+        yield b""  # unreachable; makes this an async generator like the real read
+
+
+async def test_transient_failure_is_retried_then_dead_lettered_and_the_job_fails(
+    broker: Broker, db: Database, topology: Topology, tmp_path: Path
+) -> None:
+    videos = UnreachableVideos(db)
+    stores = Stores.on(db, videos=videos)
+    command = await queue_job(stores, make_video(tmp_path / "clip.mp4", seconds=2))
+
+    async with tapped_events(topology) as tap, running_worker(broker, stores) as worker:
+        await broker.publish(command)
+        (failed,) = await tap.wait_for(command.job_id, JobFailed)
+        await asyncio.sleep(SETTLE_SECONDS)
+        events = tap.of_job(command.job_id)
+
+    assert failed.code == FailureCode.RETRIES_EXHAUSTED
+    assert events == [(f"{command.job_id}:job.failed", failed)]
+    job = await stored_job(stores, command.job_id)
+    assert job.status is JobStatus.FAILED
+    assert job.error is not None
+    assert job.error.code == FailureCode.RETRIES_EXHAUSTED
+    # The first delivery plus one redelivery per allowed retry, then the dead-letter queue.
+    attempts = topology.delivery_limit + 1
+    assert [d.count for d in worker.commands] == list(range(attempts))
+    assert videos.reads == attempts
+    assert [d.message_id for d in worker.dead] == [command.message_id]
+    assert worker.dead[0].headers["x-death"][0]["reason"] == "delivery_limit"
+    assert await queue_depth(topology.convert) == 0
+    assert await queue_depth(topology.convert_dead) == 0
+
+
+async def publish_raw(topology: Topology, body: bytes) -> None:
+    """Publish bytes that are no ConvertVideo straight to the commands exchange."""
+    connection = await aio_pika.connect(AMQP_URL)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(topology.commands, ensure=False)
+        message = aio_pika.Message(body, content_type="application/json", message_id="garbage")
+        await exchange.publish(message, routing_key="convert", mandatory=True)
+
+
+async def test_malformed_command_is_dead_lettered_and_the_worker_goes_on(
+    broker: Broker, db: Database, topology: Topology, tmp_path: Path
+) -> None:
+    stores = Stores.on(db)
+    command = await queue_job(stores, make_video(tmp_path / "clip.mp4", seconds=2))
+    garbage = b"\x00\xffnot a ConvertVideo {"
+
+    async with tapped_events(topology) as tap, running_worker(broker, stores) as worker:
+        await publish_raw(topology, garbage)
+        await broker.publish(command)
+        await tap.wait_for(command.job_id, JobSucceeded)
+        await eventually(lambda: bool(worker.dead))
+        await asyncio.sleep(SETTLE_SECONDS)
+
+    assert (await stored_job(stores, command.job_id)).status is JobStatus.DONE
+    assert [d.body for d in worker.commands] == [garbage, command.model_dump_json().encode()]
+    # Rejected once to convert.dead, where the dead-letter handler drops it.
+    assert [d.body for d in worker.dead] == [garbage]
+    assert worker.dead[0].headers["x-death"][0]["reason"] == "rejected"
+    assert await queue_depth(topology.convert) == 0
+    assert await queue_depth(topology.convert_dead) == 0
