@@ -8,6 +8,7 @@ import pytest
 from bson import ObjectId
 
 from mp3converter.adapters.gridfs_store import CHUNK_SIZE, FileMissing, GridFSStore, StoredFile
+from mp3converter.adapters.gridfs_writer import BATCH_CHUNKS
 from mp3converter.adapters.mongo import Database
 
 BUCKET = "videos"
@@ -150,3 +151,21 @@ async def test_unknown_or_malformed_ids_are_missing(store: GridFSStore, file_id:
         await store.info(file_id)
     with pytest.raises(FileMissing):
         await read_all(store.read(file_id))
+
+
+async def test_chunks_reach_the_database_while_the_upload_is_still_streaming(
+    store: GridFSStore, db: Database
+) -> None:
+    """Flat memory: at most a small batch of chunks is held before it is inserted."""
+    chunks_seen_midway: list[int] = []
+
+    async def twenty_mib() -> AsyncIterator[bytes]:
+        for i in range(20):
+            if i == 10:  # 10 MiB handed over so far
+                chunks_seen_midway.append(await db["videos.chunks"].count_documents({}))
+            yield os.urandom(1 << 20)
+
+    stored = await store.save(twenty_mib(), filename="big.mp4", metadata={})
+    assert stored.size == 20 << 20
+    held_back = (10 << 20) // CHUNK_SIZE - chunks_seen_midway[0]
+    assert 0 <= held_back <= BATCH_CHUNKS
