@@ -7,29 +7,17 @@ polling GET /jobs/{id} every 0.05 s (median of 3). Run: `.venv/bin/python bench/
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
-import secrets
 import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import aio_pika
 import httpx
 
-from mp3converter.adapters.rabbitmq import Topology
-from mp3converter.devstack.roles import RoleProcesses, base_environment, role_environment
-from mp3converter.devstack.secantus import free_port, mongodb_url, start_secantus, stop_process
-from mp3converter.roles import ROLES
+from harness import login, platform
 
-AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
-ADMIN_EMAIL = "admin@mp3converter.com"
-ADMIN_PASSWORD = "bench-" + secrets.token_urlsafe(18)
 RUNS = 3
 SECONDS = 60
 POLL_SECONDS = 0.05
@@ -55,53 +43,6 @@ def bare_ffmpeg_seconds(src: Path, dst: Path) -> float:
     start = time.perf_counter()
     subprocess.run(cmd, check=True)
     return time.perf_counter() - start
-
-
-async def delete_topology(topology: Topology) -> None:
-    """Remove the queues and exchanges the roles declared for this run."""
-    connection = await aio_pika.connect(AMQP_URL)
-    async with connection:
-        for queue in topology.all_queues():
-            channel = await connection.channel()
-            with contextlib.suppress(aio_pika.exceptions.AMQPError):
-                await channel.queue_delete(queue)
-        for exchange in topology.all_exchanges():
-            channel = await connection.channel()
-            with contextlib.suppress(aio_pika.exceptions.AMQPError):
-                await channel.exchange_delete(exchange)
-
-
-@contextlib.contextmanager
-def platform(tmp: Path) -> Iterator[RoleProcesses]:
-    """SecantusDB and all five roles, ready; stopped and their broker names deleted on exit."""
-    prefix = f"bench-{secrets.token_hex(4)}"
-    db_port = free_port()
-    database: subprocess.Popen[bytes] = start_secantus(tmp / "db", db_port, tmp / "secantusdb.log")
-    ports = {role: free_port() for role in ROLES}
-    env = role_environment(
-        base_environment(
-            {
-                "MONGODB_URL": mongodb_url(db_port),
-                "AMQP_URL": AMQP_URL,
-                "BROKER_PREFIX": prefix,
-                "ADMIN_EMAIL": ADMIN_EMAIL,
-                "ADMIN_PASSWORD": ADMIN_PASSWORD,
-                "DATA_DIR": str(tmp / "data"),
-                "LOG_LEVEL": "WARNING",
-            }
-        ),
-        ports,
-    )
-    with (tmp / "roles.out").open("w") as sink:
-        processes = RoleProcesses(env, ports, log_dir=tmp / "logs", sink=sink)
-        try:
-            processes.start()
-            processes.wait_ready()
-            yield processes
-        finally:
-            processes.stop()
-            stop_process(database)
-            asyncio.run(delete_topology(Topology(prefix)))
 
 
 @dataclass(frozen=True)
@@ -143,8 +84,7 @@ def main() -> None:
         with platform(tmp) as roles:
             gateway = f"http://127.0.0.1:{roles.ports['gateway']}"
             with httpx.Client(base_url=gateway, timeout=60) as http:
-                login = http.post("/login", auth=(ADMIN_EMAIL, ADMIN_PASSWORD))
-                token = login.raise_for_status().json()["access_token"]
+                token = login(http)
                 runs = [upload_until_done(http, token, clip) for _ in range(RUNS)]
         clip_mb = clip.stat().st_size / 1_000_000
     bare_median = statistics.median(bare)

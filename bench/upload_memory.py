@@ -12,8 +12,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import secrets
-import subprocess
 import tempfile
 import threading
 import time
@@ -21,21 +19,14 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aio_pika
 import httpx
 import psutil
 from gridfs import AsyncGridFSBucket
 
+from harness import login, platform
 from mp3converter.adapters import mongo
 from mp3converter.adapters.gridfs_store import CHUNK_SIZE, GridFSStore
-from mp3converter.adapters.rabbitmq import Topology
-from mp3converter.devstack.roles import RoleProcesses, base_environment, role_environment
-from mp3converter.devstack.secantus import free_port, mongodb_url, start_secantus, stop_process
-from mp3converter.roles import ROLES
 
-AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
-ADMIN_EMAIL = "admin@mp3converter.com"
-ADMIN_PASSWORD = "bench-" + secrets.token_urlsafe(18)
 MB = 1_000_000
 BLOCK = 1 << 20
 BOUNDARY = "----mp3converter-bench-boundary-7d1f3a"
@@ -188,62 +179,6 @@ async def raw_gridfs(url: str, size: int, blocks: list[bytes], *, pymongo: bool)
         await client.close()
 
 
-async def delete_topology(topology: Topology) -> None:
-    """Remove the queues and exchanges the roles declared for this run."""
-    connection = await aio_pika.connect(AMQP_URL)
-    async with connection:
-        for queue in topology.all_queues():
-            channel = await connection.channel()
-            with contextlib.suppress(aio_pika.exceptions.AMQPError):
-                await channel.queue_delete(queue)
-        for exchange in topology.all_exchanges():
-            channel = await connection.channel()
-            with contextlib.suppress(aio_pika.exceptions.AMQPError):
-                await channel.exchange_delete(exchange)
-
-
-@contextlib.contextmanager
-def platform(roles: list[str], tmp: Path, extra_env: dict[str, str]) -> Iterator[RoleProcesses]:
-    """SecantusDB and the given roles, ready; stopped and their broker names deleted on exit."""
-    prefix = f"bench-{secrets.token_hex(4)}"
-    db_port = free_port()
-    database: subprocess.Popen[bytes] = start_secantus(tmp / "db", db_port, tmp / "secantusdb.log")
-    ports = {role: free_port() for role in ROLES}
-    env = role_environment(
-        base_environment(
-            {
-                "MONGODB_URL": mongodb_url(db_port),
-                "AMQP_URL": AMQP_URL,
-                "BROKER_PREFIX": prefix,
-                "ADMIN_EMAIL": ADMIN_EMAIL,
-                "ADMIN_PASSWORD": ADMIN_PASSWORD,
-                "DATA_DIR": str(tmp / "data"),
-                "LOG_LEVEL": "WARNING",
-                **extra_env,
-            }
-        ),
-        ports,
-    )
-    with (tmp / "roles.out").open("w") as sink:
-        processes = RoleProcesses(env, ports, log_dir=tmp / "logs", sink=sink)
-        try:
-            processes.start(roles)
-            processes.wait_ready()
-            yield processes
-        finally:
-            processes.stop()
-            stop_process(database)
-            asyncio.run(delete_topology(Topology(prefix)))
-
-
-def login(http: httpx.Client) -> str:
-    """A bearer token of the admin."""
-    response = http.post("/login", auth=(ADMIN_EMAIL, ADMIN_PASSWORD))
-    response.raise_for_status()
-    token: str = response.json()["access_token"]
-    return token
-
-
 def at_fraction(samples: list[Sample], total: int, fraction: float) -> Sample:
     """The first sample taken once `fraction` of the body was sent."""
     return next((s for s in samples if s.sent >= fraction * total), samples[-1])
@@ -258,7 +193,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-upload-") as tmp_name:
         tmp = Path(tmp_name)
         env = {"MAX_UPLOAD_BYTES": str(size + 16 * MB)}
-        with platform(["auth", "upload", "gateway"], tmp, env) as roles:
+        with platform(tmp, ["auth", "upload", "gateway"], env) as roles:
             url = roles.env["MONGODB_URL"]
             raw = asyncio.run(raw_gridfs(url, size, blocks, pymongo=False))
             raw_pymongo = asyncio.run(raw_gridfs(url, size, blocks, pymongo=True))

@@ -15,9 +15,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 from aiosmtpd.controller import Controller
 
+from mp3converter.adapters import rabbitmq
 from mp3converter.adapters.rabbitmq import Topology
 from mp3converter.devstack.secantus import free_port, mongodb_url, start_secantus, stop_process
 
@@ -45,16 +45,7 @@ def unique_name(kind: str) -> str:
 
 async def delete_topology(topology: Topology) -> None:
     """Remove every queue and exchange a test run declared."""
-    connection = await aio_pika.connect(AMQP_URL)
-    async with connection:
-        for queue in topology.all_queues():
-            channel = await connection.channel()
-            with contextlib.suppress(aio_pika.exceptions.AMQPError):
-                await channel.queue_delete(queue)
-        for exchange in topology.all_exchanges():
-            channel = await connection.channel()
-            with contextlib.suppress(aio_pika.exceptions.AMQPError):
-                await channel.exchange_delete(exchange)
+    await rabbitmq.delete_topology(AMQP_URL, topology)
 
 
 @dataclass

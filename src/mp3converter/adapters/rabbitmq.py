@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 
 import aio_pika
@@ -186,3 +187,17 @@ def delivery_count(message: AbstractIncomingMessage) -> int:
     """How many times the broker delivered this message before (quorum queues count it)."""
     value = (message.headers or {}).get("x-delivery-count", 0)
     return int(value) if isinstance(value, int | str) else 0
+
+
+async def delete_topology(url: str, topology: Topology) -> None:
+    """Delete every queue and exchange of a topology (tests, benchmarks, decommissioning)."""
+    connection = await aio_pika.connect(url)
+    async with connection:
+        for queue in topology.all_queues():
+            channel = await connection.channel()  # a failed delete closes its channel
+            with suppress(aio_pika.exceptions.AMQPError):
+                await channel.queue_delete(queue)
+        for exchange in topology.all_exchanges():
+            channel = await connection.channel()
+            with suppress(aio_pika.exceptions.AMQPError):
+                await channel.exchange_delete(exchange)
