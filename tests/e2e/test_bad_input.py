@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -216,3 +216,53 @@ async def test_every_role_is_still_up(platform: Platform, client: httpx.AsyncCli
     assert platform.roles.exited() == {}
     for port in platform.ports.values():
         assert (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200
+
+
+def _chunked_multipart(payload_chunks: int, chunk: bytes) -> tuple[dict[str, str], Iterator[bytes]]:
+    """A multipart body sent with chunked transfer encoding: no Content-Length to check."""
+    boundary = "e2e-chunked-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.mp4"\r\n'
+        "Content-Type: video/mp4\r\n\r\n"
+    ).encode()
+
+    def body() -> Iterator[bytes]:
+        yield head
+        for _ in range(payload_chunks):
+            yield chunk
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    return {"Content-Type": f"multipart/form-data; boundary={boundary}"}, body()
+
+
+async def test_chunked_upload_over_the_limit_is_refused_midway(
+    platform: Platform, admin_token: str
+) -> None:
+    headers, body = _chunked_multipart(MAX_UPLOAD_BYTES // (1 << 20) + 4, os.urandom(1 << 20))
+    async with platform.client() as client:
+        jobs_before = len((await client.get("/jobs", headers=bearer(admin_token))).json()["jobs"])
+        response = await client.post(
+            "/upload", headers={**bearer(admin_token), **headers}, content=_aiter(body)
+        )
+        _assert_problem(response, 413)
+        jobs_after = len((await client.get("/jobs", headers=bearer(admin_token))).json()["jobs"])
+    assert jobs_after == jobs_before
+
+
+async def test_chunked_upload_within_the_limit_is_accepted(
+    platform: Platform, admin_token: str, tmp_path: Path
+) -> None:
+    video = make_video(tmp_path / "chunked.mp4", seconds=2).read_bytes()
+    headers, body = _chunked_multipart(1, video)
+    async with platform.client() as client:
+        response = await client.post(
+            "/upload", headers={**bearer(admin_token), **headers}, content=_aiter(body)
+        )
+    assert response.status_code == 202, response.text
+    job = await platform.wait_final(admin_token, response.json()["job_id"])
+    assert job["status"] == "done"
+
+
+async def _aiter(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk

@@ -25,7 +25,7 @@ from mp3converter.contracts import JOB_EVENT, ConvertVideo, JobFailed, JobSuccee
 from mp3converter.domain.jobs import FailureCode, Job, JobStatus
 from mp3converter.services.conversion import Conversion
 from mp3converter.services.converter import ConvertConsumer
-from tests.media import ffprobe_json, make_video, truncate
+from tests.media import ffprobe_json, make_noise_wav, make_video, truncate
 from tests.services import AMQP_URL
 
 WAIT_SECONDS = 60.0
@@ -405,3 +405,24 @@ async def test_malformed_command_is_dead_lettered_and_the_worker_goes_on(
     assert worker.dead[0].headers["x-death"][0]["reason"] == "rejected"
     assert await queue_depth(topology.convert) == 0
     assert await queue_depth(topology.convert_dead) == 0
+
+
+async def test_progress_is_recorded_on_the_job_while_converting(
+    broker: Broker, db: Database, topology: Topology, tmp_path: Path
+) -> None:
+    stores = Stores.on(db)
+    # Noise is expensive for LAME: this takes a couple of seconds, several progress periods.
+    command = await queue_job(stores, make_noise_wav(tmp_path / "long.wav", seconds=300))
+    seen: list[tuple[JobStatus, float]] = []
+    async with running_worker(broker, stores):
+        await broker.publish(command)
+        async with asyncio.timeout(WAIT_SECONDS):
+            while not seen or seen[-1][0] is not JobStatus.DONE:
+                job = await stored_job(stores, command.job_id)
+                seen.append((job.status, job.progress))
+                await asyncio.sleep(0.05)
+    midway = [p for status, p in seen if status is JobStatus.CONVERTING and 0 < p < 1]
+    assert len(set(midway)) >= 2, seen
+    progress = [p for _, p in seen]
+    assert progress == sorted(progress)
+    assert seen[-1] == (JobStatus.DONE, 1.0)
