@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     delete_source_after_success: bool = True
     delivery_limit: int = Field(5, ge=1, le=100)
     work_dir: Path | None = None
+    conversion_timeout_seconds: float = Field(3600.0, gt=0)
     shutdown_grace_seconds: float = Field(25.0, ge=0)
 
     smtp_host: str | None = None

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
+import psutil
 import pytest
 from aio_pika.abc import AbstractIncomingMessage
 from pymongo.errors import AutoReconnect
@@ -85,7 +86,9 @@ class Worker:
 
 
 @asynccontextmanager
-async def running_worker(broker: Broker, stores: Stores) -> AsyncIterator[Worker]:
+async def running_worker(
+    broker: Broker, stores: Stores, timeout_seconds: float = 3600.0
+) -> AsyncIterator[Worker]:
     """Consume the convert queue and its dead letters as the converter role does."""
     conversion = Conversion(
         jobs=stores.jobs,
@@ -95,6 +98,7 @@ async def running_worker(broker: Broker, stores: Stores) -> AsyncIterator[Worker
         ffmpeg=FfmpegConverter(),
         work_dir=None,
         delete_source=True,
+        timeout_seconds=timeout_seconds,
     )
     worker = Worker(ConvertConsumer(conversion))
     topology = broker.topology
@@ -426,3 +430,21 @@ async def test_progress_is_recorded_on_the_job_while_converting(
     progress = [p for _, p in seen]
     assert progress == sorted(progress)
     assert seen[-1] == (JobStatus.DONE, 1.0)
+
+
+async def test_a_conversion_past_its_time_limit_fails_and_leaves_no_ffmpeg(
+    broker: Broker, db: Database, topology: Topology, tmp_path: Path
+) -> None:
+    stores = Stores.on(db)
+    command = await queue_job(stores, make_noise_wav(tmp_path / "long.wav", seconds=600))
+    async with tapped_events(topology) as tap, running_worker(broker, stores, 0.5) as worker:
+        await broker.publish(command)
+        (failed,) = await tap.wait_for(command.job_id, JobFailed)
+    job = await stored_job(stores, command.job_id)
+    assert job.status is JobStatus.FAILED
+    assert job.error is not None
+    assert job.error.code == FailureCode.CONVERSION_TIMEOUT
+    assert failed.code == "conversion-timeout"
+    assert [d.count for d in worker.commands] == [0]  # permanent: acked, not retried
+    ours = psutil.Process().children(recursive=True)
+    assert [p for p in ours if p.name() == "ffmpeg"] == []

@@ -40,6 +40,7 @@ class FailureCode(StrEnum):
     NO_AUDIO = "no-audio"
     TRUNCATED_INPUT = "truncated-input"
     CONVERSION_FAILED = "conversion-failed"
+    CONVERSION_TIMEOUT = "conversion-timeout"
     SOURCE_MISSING = "source-missing"
     RETRIES_EXHAUSTED = "retries-exhausted"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -44,6 +45,7 @@ class Conversion:
     ffmpeg: FfmpegConverter
     work_dir: Path | None
     delete_source: bool
+    timeout_seconds: float = 3600.0
 
     async def run(self, command: ConvertVideo) -> None:
         """Convert the job's video. Transient errors propagate so the command is redelivered."""
@@ -85,7 +87,14 @@ class Conversion:
                 except PyMongoError:
                     log.warning("progress of %s not recorded", job.job_id, exc_info=True)
 
-            result = await self.ffmpeg.convert(source, target, info, on_progress)
+            try:
+                async with asyncio.timeout(self.timeout_seconds) as deadline:
+                    result = await self.ffmpeg.convert(source, target, info, on_progress)
+            except TimeoutError as exc:
+                if not deadline.expired():
+                    raise
+                reason = f"conversion took longer than {self.timeout_seconds:g} s; stopped"
+                raise MediaError(FailureCode.CONVERSION_TIMEOUT, reason) from exc
             stored = await self.mp3s.save(
                 _file_chunks(target),
                 filename=mp3_name(job.filename),

@@ -105,6 +105,7 @@ def create_app(settings: Settings) -> FastAPI:
             ),
             work_dir=settings.work_dir,
             delete_source=settings.delete_source_after_success,
+            timeout_seconds=settings.conversion_timeout_seconds,
         )
         worker = ConvertConsumer(conversion)
         consumers = [
