@@ -436,8 +436,8 @@ async def test_a_conversion_past_its_time_limit_fails_and_leaves_no_ffmpeg(
     broker: Broker, db: Database, topology: Topology, tmp_path: Path
 ) -> None:
     stores = Stores.on(db)
-    command = await queue_job(stores, make_noise_wav(tmp_path / "long.wav", seconds=600))
-    async with tapped_events(topology) as tap, running_worker(broker, stores, 0.5) as worker:
+    command = await queue_job(stores, make_noise_wav(tmp_path / "long.wav", seconds=120))
+    async with tapped_events(topology) as tap, running_worker(broker, stores, 0.2) as worker:
         await broker.publish(command)
         (failed,) = await tap.wait_for(command.job_id, JobFailed)
     job = await stored_job(stores, command.job_id)
