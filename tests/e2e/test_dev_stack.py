@@ -69,6 +69,7 @@ def dev_env(tmp_path: Path) -> Iterator[dict[str, str]]:
             "DATA_DIR": str(tmp_path / "data"),
             "SECANTUS_PORT": str(free_port()),
             "BROKER_PREFIX": unique_name("dev"),
+            "MONGODB_DB": unique_name("dev").replace("-", "_"),
             "LOG_LEVEL": "WARNING",
         }
     )
