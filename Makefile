@@ -28,9 +28,11 @@ bench: bootstrap
 	$(PY) bench/upload_memory.py
 	$(PY) bench/pipeline_latency.py
 
-# Re-pin dependencies after editing pyproject.toml or tools/secantusdb.in.
+# Re-pin dependencies after editing pyproject.toml or tools/secantusdb.in (the image uses
+# requirements-runtime.lock: no test or lint tools).
 lock:
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 --no-header -o requirements.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --no-header -o requirements-runtime.lock
 	$(VENV)/bin/uv pip compile tools/secantusdb.in --generate-hashes --python-version 3.11 --no-header -o tools/secantusdb.lock
 
 clean:

@@ -21,6 +21,10 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run one role of the platform")
     run.add_argument("role", choices=list(ROLES))
     commands.add_parser("dev", help="start the whole platform on this machine (make run)")
+    ready = commands.add_parser(
+        "ready", help="exit 0 if the role on this host answers /readyz (container health checks)"
+    )
+    ready.add_argument("role", choices=list(ROLES))
     users = commands.add_parser("users", help="manage users directly in MongoDB")
     user_commands = users.add_subparsers(dest="users_command", required=True)
     create = user_commands.add_parser("create", help="create a user")
@@ -61,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging(settings.log_level, args.role)
         run_role(args.role, settings)
         return 0
+    if args.command == "ready":
+        from mp3converter.devstack.probe import is_ready
+
+        return 0 if is_ready(settings.http_port or ROLES[args.role]) else 1
     if args.command == "dev":
         from mp3converter.devstack.local import run_dev_stack
 

@@ -127,3 +127,15 @@ async def test_cli_creates_users_who_can_log_in(platform: Platform) -> None:
     )
     assert again.returncode == 1
     assert "cli@example.com" in again.stderr
+
+
+async def test_ready_command_probes_a_role(platform: Platform) -> None:
+    from mp3converter.devstack.secantus import free_port
+
+    def ready(port: int) -> int:
+        env = {**platform.roles.env, "HTTP_PORT": str(port)}
+        command = [sys.executable, "-m", "mp3converter", "ready", "upload"]
+        return subprocess.run(command, env=env, capture_output=True, check=False).returncode
+
+    assert ready(platform.ports["upload"]) == 0
+    assert ready(free_port()) == 1
