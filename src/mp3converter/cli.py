@@ -56,8 +56,16 @@ async def _create_user(settings: Settings, email: str, password: str, admin: boo
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `mp3converter` command."""
     args = _parser().parse_args(argv)
+    # Production checks follow the role; `users` is the auth role's work done from a shell.
+    role = (
+        args.role
+        if args.command in ("run", "ready")
+        else "auth"
+        if args.command == "users"
+        else None
+    )
     try:
-        settings = load_settings()
+        settings = load_settings(role)
     except ValidationError as exc:
         print(f"mp3converter: invalid settings:\n{exc}", file=sys.stderr)
         return 2

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_BROKER_CREDENTIALS = "guest:guest@"
 WEAK_PASSWORDS = frozenset({"admin", "password", "changeme", "secret", "guest"})
 MIN_ADMIN_PASSWORD = 12
+BROKER_ROLES = ("upload", "converter", "notification")
 
 
 class Environment(StrEnum):
@@ -34,6 +35,8 @@ class Settings(BaseSettings):
     )
 
     environment: Environment = Environment.DEVELOPMENT
+    # The role this process runs, set by `mp3converter run ROLE`; production checks follow it.
+    role: str | None = Field(None, exclude=True)
     log_level: str = "INFO"
     data_dir: Path = Path(".data")
 
@@ -95,26 +98,35 @@ class Settings(BaseSettings):
     def _refuse_dev_defaults_in_production(self) -> Self:
         if not self.is_production:
             return self
+        problems = self._production_problems()
+        if problems:
+            raise ValueError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+    def _production_problems(self) -> list[str]:
+        """What this role (or, with no role, any role) would run with that is unsafe."""
+
+        def needs(*roles: str) -> bool:
+            return self.role is None or self.role in roles
+
         problems = []
-        if DEV_BROKER_CREDENTIALS in self.amqp_url.get_secret_value():
+        if needs(*BROKER_ROLES) and DEV_BROKER_CREDENTIALS in self.amqp_url.get_secret_value():
             problems.append("AMQP_URL uses the guest:guest development credentials")
-        if self.jwt_private_key_file is None:
+        if needs("auth") and self.jwt_private_key_file is None:
             problems.append("JWT_PRIVATE_KEY_FILE must name the signing key (no generated key)")
-        if self.admin_password is not None:
+        if needs("auth") and self.admin_password is not None:
             password = self.admin_password.get_secret_value()
             if len(password) < MIN_ADMIN_PASSWORD or password.lower() in WEAK_PASSWORDS:
                 problems.append(
                     f"ADMIN_PASSWORD must be a strong password of {MIN_ADMIN_PASSWORD}+ chars"
                 )
-        if self.smtp_host is None:
+        if needs("notification") and self.smtp_host is None:
             problems.append("SMTP_HOST must be set (the local .eml outbox is for development)")
-        if not self.public_base_url.startswith("https://"):
+        if needs("notification") and not self.public_base_url.startswith("https://"):
             problems.append("PUBLIC_BASE_URL must be https://")
-        if problems:
-            raise ValueError("refusing to start in production: " + "; ".join(problems))
-        return self
+        return problems
 
 
-def load_settings() -> Settings:
-    """Read settings from the environment."""
-    return Settings()
+def load_settings(role: str | None = None) -> Settings:
+    """Read settings from the environment, checked for `role` (None: for every role)."""
+    return Settings(role=role)

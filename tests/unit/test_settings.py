@@ -110,3 +110,29 @@ def test_production_error_does_not_leak_secrets(monkeypatch: pytest.MonkeyPatch)
         Settings()
     assert "ADMIN_PASSWORD" in str(info.value)
     assert "tiny-secret" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("role", "unset", "refused"),
+    [
+        ("gateway", ["AMQP_URL", "JWT_PRIVATE_KEY_FILE", "SMTP_HOST", "ADMIN_PASSWORD"], False),
+        ("auth", ["AMQP_URL", "SMTP_HOST"], False),
+        ("auth", ["JWT_PRIVATE_KEY_FILE"], True),
+        ("converter", ["JWT_PRIVATE_KEY_FILE", "SMTP_HOST"], False),
+        ("converter", ["AMQP_URL"], True),
+        ("upload", ["AMQP_URL"], True),
+        ("notification", ["JWT_PRIVATE_KEY_FILE"], False),
+        ("notification", ["SMTP_HOST"], True),
+    ],
+)
+def test_production_checks_follow_the_role(
+    production: pytest.MonkeyPatch, role: str, unset: list[str], refused: bool
+) -> None:
+    """Each role is refused only for the defaults it would really use."""
+    for name in unset:
+        production.delenv(name)
+    if refused:
+        with pytest.raises(ValidationError, match="refusing to start in production"):
+            Settings(role=role)
+    else:
+        assert Settings(role=role).role == role
