@@ -8,7 +8,6 @@ polling GET /jobs/{id} every 0.05 s (median of 3). Run: `.venv/bin/python bench/
 from __future__ import annotations
 
 import statistics
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -16,33 +15,12 @@ from pathlib import Path
 
 import httpx
 
+from clips import SECONDS, bare_ffmpeg_seconds, make_clip
 from harness import login, platform
 
 RUNS = 3
-SECONDS = 60
 POLL_SECONDS = 0.05
 JOB_TIMEOUT_SECONDS = 300.0
-
-
-def make_clip(path: Path) -> Path:
-    """Write a 640x360 testsrc video with a 440 Hz sine tone in AAC."""
-    lavfi = [
-        *["-f", "lavfi", "-i", f"testsrc=size=640x360:rate=25:duration={SECONDS}"],
-        *["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={SECONDS}"],
-    ]
-    codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"]
-    cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *lavfi, *codecs]
-    subprocess.run([*cmd, str(path)], check=True)
-    return path
-
-
-def bare_ffmpeg_seconds(src: Path, dst: Path) -> float:
-    """Time `ffmpeg -i clip -map 0:a:0 -vn -c:a libmp3lame -q:a 2 out.mp3`."""
-    cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(src)]
-    cmd += ["-map", "0:a:0", "-vn", "-c:a", "libmp3lame", "-q:a", "2", str(dst)]
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True)
-    return time.perf_counter() - start
 
 
 @dataclass(frozen=True)

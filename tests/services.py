@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import aio_pika
 from aiosmtpd.controller import Controller
 
 from mp3converter.adapters import rabbitmq
@@ -46,6 +47,16 @@ def unique_name(kind: str) -> str:
 async def delete_topology(topology: Topology) -> None:
     """Remove every queue and exchange a test run declared."""
     await rabbitmq.delete_topology(AMQP_URL, topology)
+
+
+async def queue_depth(name: str) -> int:
+    """Messages ready in a queue (its consumers stopped, so none is in flight)."""
+    connection = await aio_pika.connect(AMQP_URL)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(name, passive=True)
+        assert queue.declaration_result.message_count is not None
+        return queue.declaration_result.message_count
 
 
 @dataclass

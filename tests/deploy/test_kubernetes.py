@@ -10,6 +10,9 @@ from pathlib import Path
 
 import kubernetes_validate
 import pytest
+
+from mp3converter.adapters.rabbitmq import Topology
+from mp3converter.config import Settings
 from tests.deploy.kustomize import (
     K8S,
     OVERLAYS,
@@ -22,9 +25,6 @@ from tests.deploy.kustomize import (
     render,
     workloads,
 )
-
-from mp3converter.adapters.rabbitmq import Topology
-from mp3converter.config import Settings
 
 KUBERNETES_VERSION = "1.37.0"
 # Custom resources with no schema in kubernetes-validate: checked field by field below instead.

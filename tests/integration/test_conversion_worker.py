@@ -27,7 +27,7 @@ from mp3converter.domain.jobs import FailureCode, Job, JobStatus
 from mp3converter.services.conversion import Conversion
 from mp3converter.services.converter import ConvertConsumer
 from tests.media import ffprobe_json, make_noise_wav, make_video, truncate
-from tests.services import AMQP_URL
+from tests.services import AMQP_URL, queue_depth
 
 WAIT_SECONDS = 60.0
 # Long enough for a redelivery or a stray event to show up if one were coming.
@@ -165,16 +165,6 @@ async def eventually(condition: Callable[[], bool]) -> None:
             if condition():
                 return
             await asyncio.sleep(0.05)
-
-
-async def queue_depth(name: str) -> int:
-    """Messages ready in a queue (its consumers stopped, so none is in flight)."""
-    connection = await aio_pika.connect(AMQP_URL)
-    async with connection:
-        channel = await connection.channel()
-        queue = await channel.declare_queue(name, passive=True)
-        assert queue.declaration_result.message_count is not None
-        return queue.declaration_result.message_count
 
 
 async def queue_job(stores: Stores, video: Path) -> ConvertVideo:

@@ -21,7 +21,7 @@ from mp3converter.contracts import JobFailed, JobQueued, JobSucceeded, utcnow
 from mp3converter.devstack.secantus import free_port
 from mp3converter.services import notification
 from mp3converter.services.notification import Notifier
-from tests.services import AMQP_URL, Mailbox
+from tests.services import AMQP_URL, Mailbox, queue_depth
 
 PUBLIC_BASE_URL = "https://mp3converter.example"
 WAIT_SECONDS = 30.0
@@ -109,16 +109,6 @@ def body_of(message: EmailMessage) -> str:
 def mails_about(mailbox: Mailbox, job_id: str) -> list[EmailMessage]:
     """Received mails that mention the job."""
     return [m for m in mailbox.messages if job_id in body_of(m)]
-
-
-async def queue_depth(name: str) -> int:
-    """Messages ready in a queue (its consumers stopped, so none is in flight)."""
-    connection = await aio_pika.connect(AMQP_URL)
-    async with connection:
-        channel = await connection.channel()
-        queue = await channel.declare_queue(name, passive=True)
-        assert queue.declaration_result.message_count is not None
-        return queue.declaration_result.message_count
 
 
 async def test_success_mails_the_owner_a_download_link(

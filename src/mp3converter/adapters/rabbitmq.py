@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
+from typing import TypeVar
 
 import aio_pika
 from aio_pika.abc import (
@@ -14,6 +15,7 @@ from aio_pika.abc import (
     AbstractIncomingMessage,
     AbstractRobustConnection,
 )
+from pydantic import ValidationError
 
 from mp3converter.contracts import ConvertVideo, Message
 
@@ -21,6 +23,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[AbstractIncomingMessage], Awaitable[None]]
 PUBLISH_TIMEOUT_SECONDS = 10.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -201,3 +204,15 @@ async def delete_topology(url: str, topology: Topology) -> None:
             channel = await connection.channel()
             with suppress(aio_pika.exceptions.AMQPError):
                 await channel.exchange_delete(exchange)
+
+
+async def decode_or_reject(
+    message: AbstractIncomingMessage, decode: Callable[[bytes], T]
+) -> T | None:
+    """The validated message, or None after rejecting it to the dead-letter queue (never retried)."""
+    try:
+        return decode(message.body)
+    except ValidationError:
+        log.error("malformed message %s (%s); dead-lettering it", message.message_id, message.type)
+        await message.reject(requeue=False)
+        return None

@@ -15,7 +15,7 @@ from mp3converter.adapters import mongo
 from mp3converter.adapters.ffmpeg import FfmpegConverter
 from mp3converter.adapters.gridfs_store import GridFSStore
 from mp3converter.adapters.job_store import JobStore
-from mp3converter.adapters.rabbitmq import Broker, Topology, delivery_count
+from mp3converter.adapters.rabbitmq import Broker, Topology, decode_or_reject, delivery_count
 from mp3converter.config import Settings
 from mp3converter.contracts import ConvertVideo
 from mp3converter.domain.jobs import FailureCode, JobError
@@ -38,11 +38,8 @@ class ConvertConsumer:
 
     async def on_command(self, message: AbstractIncomingMessage) -> None:
         """Ack after the outcome is stored; requeue on transient trouble; reject garbage."""
-        try:
-            command = ConvertVideo.model_validate_json(message.body)
-        except ValidationError:
-            log.error("malformed ConvertVideo %s; dead-lettering it", message.message_id)
-            await message.reject(requeue=False)
+        command = await decode_or_reject(message, ConvertVideo.model_validate_json)
+        if command is None:
             return
         self.idle.clear()
         try:

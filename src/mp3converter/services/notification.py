@@ -10,12 +10,11 @@ from contextlib import asynccontextmanager, suppress
 from aio_pika.abc import AbstractIncomingMessage
 from fastapi import FastAPI
 from prometheus_client import Counter
-from pydantic import ValidationError
 
 from mp3converter.adapters import mongo
 from mp3converter.adapters.mailer import Mailer, build_mailer
 from mp3converter.adapters.mongo import Database
-from mp3converter.adapters.rabbitmq import Broker, Topology
+from mp3converter.adapters.rabbitmq import Broker, Topology, decode_or_reject
 from mp3converter.config import Settings
 from mp3converter.contracts import JOB_EVENT, JobFailed, JobSucceeded, utcnow
 from mp3converter.services.emails import job_email
@@ -39,11 +38,8 @@ class Notifier:
 
     async def on_event(self, message: AbstractIncomingMessage) -> None:
         """Email, then ack; requeue when the mail server fails (dead-lettered past the limit)."""
-        try:
-            event = JOB_EVENT.validate_json(message.body)
-        except ValidationError:
-            log.error("malformed job event %s; dead-lettering it", message.message_id)
-            await message.reject(requeue=False)
+        event = await decode_or_reject(message, JOB_EVENT.validate_json)
+        if event is None:
             return
         if not isinstance(event, JobSucceeded | JobFailed):
             await message.ack()
