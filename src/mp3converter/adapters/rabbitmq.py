@@ -88,9 +88,11 @@ class Broker:
         self._exchanges: dict[str, AbstractExchange] = {}
 
     @classmethod
-    async def connect(cls, url: str, topology: Topology) -> Broker:
-        """Connect, declare the topology and open the publishing channel."""
-        connection = await aio_pika.connect_robust(url, timeout=10)
+    async def connect(cls, url: str, topology: Topology, client: str = "mp3converter") -> Broker:
+        """Connect (named `<prefix>/<client>` in the broker's tools), declare the topology."""
+        connection = await aio_pika.connect_robust(
+            url, timeout=10, client_properties={"connection_name": f"{topology.prefix}/{client}"}
+        )
         broker = cls(connection, topology)
         try:
             await broker._declare()

@@ -87,7 +87,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.db = db
         await mongo.ensure_indexes(db)
         topology = Topology(settings.broker_prefix, settings.delivery_limit)
-        broker = await Broker.connect(settings.amqp_url.get_secret_value(), topology)
+        broker = await Broker.connect(settings.amqp_url.get_secret_value(), topology, ROLE)
         app.state.broker = broker
         conversion = Conversion(
             jobs=JobStore(db),

@@ -85,6 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
         broker = await Broker.connect(
             settings.amqp_url.get_secret_value(),
             Topology(settings.broker_prefix, settings.delivery_limit),
+            ROLE,
         )
         app.state.broker = broker
         notifier = Notifier(db, build_mailer(settings), settings)

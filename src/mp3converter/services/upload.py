@@ -69,7 +69,9 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             await mongo.ensure_indexes(db)
             topology = Topology(settings.broker_prefix, settings.delivery_limit)
-            app.state.broker = await Broker.connect(settings.amqp_url.get_secret_value(), topology)
+            app.state.broker = await Broker.connect(
+                settings.amqp_url.get_secret_value(), topology, ROLE
+            )
             try:
                 yield
             finally:

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pymongo.errors import ConnectionFailure
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,16 @@ def install_problem_handlers(app: FastAPI) -> None:
             422, "validation-error", "the request is not valid", request.url.path, errors=errors
         )
 
+    async def on_storage_down(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("MongoDB unreachable on %s %s: %s", request.method, request.url.path, exc)
+        return problem_response(
+            503,
+            "storage-unavailable",
+            "the database is unreachable; retry later",
+            request.url.path,
+            {"Retry-After": "5"},
+        )
+
     async def on_crash(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(500, "internal-error", "unexpected error", request.url.path)
@@ -96,4 +107,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(ConnectionFailure, on_storage_down)
     app.add_exception_handler(Exception, on_crash)
