@@ -132,10 +132,9 @@ class Broker:
             await dead_queue.bind(dead, routing_key=queue_name)
 
     async def publish(self, message: Message) -> None:
-        """Publish and wait for the broker's confirm; raises if it is not routed or not confirmed."""
-        exchange_name = (
-            self.topology.commands if isinstance(message, ConvertVideo) else self.topology.events
-        )
+        """Publish and wait for the broker's confirm; raises if unconfirmed, or a command unrouted."""
+        is_command = isinstance(message, ConvertVideo)
+        exchange_name = self.topology.commands if is_command else self.topology.events
         body = message.model_dump_json().encode()
         await self._exchanges[exchange_name].publish(
             aio_pika.Message(
@@ -148,7 +147,8 @@ class Broker:
                 timestamp=message.occurred_at,
             ),
             routing_key=message.routing_key,
-            mandatory=True,
+            # A command nobody would receive is an error; an event nobody listens to is not.
+            mandatory=is_command,
             timeout=PUBLISH_TIMEOUT_SECONDS,
         )
 

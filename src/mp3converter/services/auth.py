@@ -9,13 +9,13 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, status
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
-from pydantic import BaseModel
 
 from mp3converter.adapters import mongo
 from mp3converter.adapters.jwt_keys import TokenIssuer, load_or_create_key
 from mp3converter.adapters.token_verifier import StaticKeys, TokenVerifier
 from mp3converter.adapters.user_store import EmailTaken, UserStore
 from mp3converter.config import Settings
+from mp3converter.services.account_views import NewUser, TokenResponse, UserOut
 from mp3converter.services.accounts import InvalidAccount, create_account, ensure_admin
 from mp3converter.services.passwords import hash_password, needs_rehash, verify_password
 from mp3converter.web.bearer import CurrentPrincipal
@@ -27,29 +27,6 @@ log = logging.getLogger(__name__)
 ROLE = "auth"
 DEFAULT_PORT = 8081
 basic = HTTPBasic(auto_error=False, realm="mp3converter")
-
-
-class TokenResponse(BaseModel):
-    """An access token for `Authorization: Bearer`."""
-
-    access_token: str
-    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
-    expires_in: int
-
-
-class NewUser(BaseModel):
-    """Credentials of an account to create."""
-
-    email: str
-    password: str
-
-
-class UserOut(BaseModel):
-    """A user as the API shows it (never the password hash)."""
-
-    user_id: str
-    email: str
-    is_admin: bool
 
 
 def _bad_credentials() -> Problem:

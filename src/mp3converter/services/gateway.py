@@ -14,8 +14,8 @@ from fastapi.responses import StreamingResponse
 
 from mp3converter.adapters.token_verifier import JwksKeys, TokenVerifier
 from mp3converter.config import Settings
-from mp3converter.services.auth import NewUser, TokenResponse, UserOut
-from mp3converter.services.job_views import JobAccepted, JobList, JobOut
+from mp3converter.services.account_views import NewUser, TokenResponse, UserOut
+from mp3converter.services.job_views import MAX_OFFSET, JobAccepted, JobList, JobOut
 from mp3converter.web.bearer import CurrentPrincipal
 from mp3converter.web.ops import Check, ops_router
 from mp3converter.web.problems import Problem
@@ -80,7 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
         "/users",
         status_code=201,
         response_model=UserOut,
-        responses={401: PROBLEM, 403: PROBLEM, 409: PROBLEM},
+        responses={400: PROBLEM, 401: PROBLEM, 403: PROBLEM, 409: PROBLEM},
         summary="Create a user (admin only)",
     )
     async def create_user(request: Request, body: NewUser, caller: CurrentPrincipal) -> Response:
@@ -94,7 +94,14 @@ def create_app(settings: Settings) -> FastAPI:
         "/upload",
         status_code=202,
         response_model=JobAccepted,
-        responses={401: PROBLEM, 413: PROBLEM, 415: PROBLEM, 422: PROBLEM},
+        responses={
+            400: PROBLEM,
+            401: PROBLEM,
+            413: PROBLEM,
+            415: PROBLEM,
+            422: PROBLEM,
+            503: PROBLEM,
+        },
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -103,7 +110,9 @@ def create_app(settings: Settings) -> FastAPI:
                         "schema": {
                             "type": "object",
                             "required": ["file"],
-                            "properties": {"file": {"type": "string", "format": "binary"}},
+                            "properties": {
+                                "file": {"type": "string", "format": "binary", "minLength": 1}
+                            },
                         }
                     }
                 },
@@ -129,7 +138,7 @@ def create_app(settings: Settings) -> FastAPI:
         request: Request,
         caller: CurrentPrincipal,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> Response:
         return await forward(
             request.app.state.http, request, settings.upload_url, "/jobs", stream_body=False

@@ -11,7 +11,7 @@ from mp3converter.adapters.gridfs_store import FileMissing, GridFSStore
 from mp3converter.adapters.job_store import JobStore
 from mp3converter.domain.filenames import content_disposition, mp3_name
 from mp3converter.domain.jobs import Job, JobStatus
-from mp3converter.services.job_views import JobList, JobOut, job_out
+from mp3converter.services.job_views import MAX_OFFSET, JobList, JobOut, job_out
 from mp3converter.web.bearer import CurrentPrincipal
 from mp3converter.web.problems import Problem
 from mp3converter.web.ranges import RangeNotSatisfiable, parse_range
@@ -24,7 +24,7 @@ async def list_jobs(
     request: Request,
     caller: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> JobList:
     jobs: JobStore = request.app.state.jobs
     found = await jobs.list_for_owner(caller.user_id, limit, offset)

@@ -8,6 +8,8 @@ from pydantic import BaseModel
 
 from mp3converter.domain.jobs import Job, JobError, JobStatus
 
+MAX_OFFSET = 1_000_000  # deeper pages are not served (MongoDB skips are bounded integers)
+
 
 class JobOut(BaseModel):
     """A job as its owner sees it."""

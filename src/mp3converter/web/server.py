@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from mp3converter.config import Settings
 from mp3converter.web.ops import MetricsMiddleware
-from mp3converter.web.problems import install_problem_handlers
+from mp3converter.web.problems import document_problems, install_problem_handlers
 
 GRACEFUL_SECONDS = 30
 
@@ -15,6 +15,7 @@ GRACEFUL_SECONDS = 30
 def finish_app(app: FastAPI, role: str) -> FastAPI:
     """Add what every role's app has: problem+json errors and request metrics."""
     install_problem_handlers(app)
+    document_problems(app)
     app.add_middleware(MetricsMiddleware, role=role)
     return app
 
