@@ -166,10 +166,19 @@ async def test_queued_events_do_not_reach_the_notification_queue(
     assert await notification.get(fail=False) is None
 
 
-async def test_an_unroutable_event_raises(broker: Broker) -> None:
-    # No queue is bound to job.queued here: mandatory publishing reports it instead of dropping it.
+async def test_an_event_nobody_listens_to_is_not_an_error(broker: Broker) -> None:
+    # No queue is bound to job.queued: events are broadcasts, so this is confirmed, not refused.
+    await broker.publish(JobQueued(job_id="job-4", owner_id="u1", filename="a.mp4"))
+
+
+async def test_an_unroutable_command_raises(
+    broker: Broker, topology: Topology, channel: AbstractChannel
+) -> None:
+    queue = await channel.get_queue(topology.convert)
+    await queue.unbind(topology.commands, "convert")
+    # Mandatory publishing reports a command nobody would receive instead of dropping it.
     with pytest.raises(aio_pika.exceptions.DeliveryError):
-        await broker.publish(JobQueued(job_id="job-4", owner_id="u1", filename="a.mp4"))
+        await broker.publish(convert("job-lost"))
 
 
 async def test_a_message_requeued_too_often_is_dead_lettered(
