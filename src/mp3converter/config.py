@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    # CA bundle that signs the SMTP server's certificate, when it is not a public CA (private PKI).
+    smtp_ca_file: Path | None = None
     smtp_timeout_seconds: float = Field(30.0, gt=0)
     outbox_dir: Path | None = None
 
