@@ -266,3 +266,27 @@ async def test_chunked_upload_within_the_limit_is_accepted(
 async def _aiter(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
     for chunk in chunks:
         yield chunk
+
+
+async def test_a_body_padded_with_other_fields_past_the_limit_is_refused(
+    platform: Platform, admin_token: str, tmp_path: Path
+) -> None:
+    """Only the file is stored, but the whole body counts: no endless uploads of ignored fields."""
+    boundary = "e2e-padding-boundary"
+    video = make_video(tmp_path / "small.mp4", seconds=1).read_bytes()
+
+    def body() -> Iterator[bytes]:
+        yield f'--{boundary}\r\nContent-Disposition: form-data; name="padding"\r\n\r\n'.encode()
+        for _ in range(MAX_UPLOAD_BYTES // (1 << 20) + 2):
+            yield b"p" * (1 << 20)
+        yield (
+            f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            'filename="small.mp4"\r\nContent-Type: video/mp4\r\n\r\n'
+        ).encode()
+        yield video
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    headers = {**bearer(admin_token), "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    async with platform.client() as client:
+        response = await client.post("/upload", headers=headers, content=_aiter(body()))
+    _assert_problem(response, 413)

@@ -17,6 +17,7 @@ from mp3converter.web.multipart_stream import (
     MissingFileField,
     MultipartError,
     NotMultipart,
+    capped,
     open_file_field,
 )
 
@@ -358,3 +359,26 @@ async def test_large_upload_streams_in_bounded_memory() -> None:
     assert digest.hexdigest() == synthetic_digest(size, chunk_size)
     assert 0 < largest <= chunk_size
     assert peak < 4 * 1024 * 1024
+
+
+async def test_capped_passes_a_body_within_the_limit() -> None:
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(4):
+            yield b"x" * 10
+
+    assert [len(c) async for c in capped(body(), 40)] == [10, 10, 10, 10]
+
+
+async def test_capped_stops_at_the_first_chunk_past_the_limit() -> None:
+    pulled = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal pulled
+        for _ in range(100):
+            pulled += 1
+            yield b"x" * 10
+
+    with pytest.raises(FileTooLarge):
+        async for _ in capped(body(), 35):
+            pass
+    assert pulled == 4

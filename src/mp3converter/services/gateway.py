@@ -17,6 +17,7 @@ from mp3converter.config import Settings
 from mp3converter.services.account_views import NewUser, TokenResponse, UserOut
 from mp3converter.services.job_views import MAX_OFFSET, JobAccepted, JobList, JobOut
 from mp3converter.web.bearer import CurrentPrincipal
+from mp3converter.web.multipart_stream import ENVELOPE_BYTES
 from mp3converter.web.ops import Check, ops_router
 from mp3converter.web.problems import Problem
 from mp3converter.web.proxy import forward
@@ -122,7 +123,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     async def upload(request: Request, caller: CurrentPrincipal) -> Response:
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > settings.max_upload_bytes + 64 * 1024:
+        if declared.isdigit() and int(declared) > settings.max_upload_bytes + ENVELOPE_BYTES:
             raise Problem(
                 413,
                 "upload-too-large",

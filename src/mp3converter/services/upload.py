@@ -24,10 +24,12 @@ from mp3converter.services.job_routes import job_router
 from mp3converter.services.job_views import JobAccepted
 from mp3converter.web.bearer import CurrentPrincipal
 from mp3converter.web.multipart_stream import (
+    ENVELOPE_BYTES,
     FileTooLarge,
     MissingFileField,
     MultipartError,
     NotMultipart,
+    capped,
     open_file_field,
 )
 from mp3converter.web.ops import ops_router, store_and_broker_checks
@@ -88,13 +90,14 @@ def create_app(settings: Settings) -> FastAPI:
     async def upload(request: Request, response: Response, caller: CurrentPrincipal) -> JobAccepted:
         limit = settings.max_upload_bytes
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+        if declared and declared.isdigit() and int(declared) > limit + ENVELOPE_BYTES:
             raise _too_large(limit)  # headroom for the multipart envelope around the file
         job_id = uuid.uuid4().hex
         videos: GridFSStore = request.app.state.videos
         try:
+            body = capped(request.stream(), limit + ENVELOPE_BYTES)
             part, data = await open_file_field(
-                request.stream(), request.headers.get("content-type", ""), "file", limit
+                body, request.headers.get("content-type", ""), "file", limit
             )
             filename = clean_filename(part.filename)
             stored = await videos.save(

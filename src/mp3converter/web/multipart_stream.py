@@ -47,6 +47,20 @@ class FileTooLarge(MultipartError):
         self.max_bytes = max_bytes
 
 
+# Room for the multipart envelope and small form fields around the file.
+ENVELOPE_BYTES = 64 * 1024
+
+
+async def capped(body: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    """The body, cut off with FileTooLarge once it passes limit (other fields count too)."""
+    seen = 0
+    async for chunk in body:
+        seen += len(chunk)
+        if seen > limit:
+            raise FileTooLarge(limit)
+        yield chunk
+
+
 async def open_file_field(
     body: AsyncIterator[bytes],
     content_type: str,
