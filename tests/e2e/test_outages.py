@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import shutil
 import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -129,6 +131,10 @@ def _close_connections(prefix: str) -> int:
     return closed
 
 
+@pytest.mark.skipif(
+    shutil.which("rabbitmqctl") is None or "AMQP_URL" in os.environ,
+    reason="needs rabbitmqctl for the local broker (make test installs it unless AMQP_URL is set)",
+)
 async def test_dropped_broker_connections_are_reestablished(
     own_platform: Platform, tmp_path: Path
 ) -> None:
