@@ -32,12 +32,16 @@ def role_environment(base: Mapping[str, str], ports: Mapping[str, int]) -> dict[
 def _pump(role: str, stream: IO[bytes], sink: IO[str], log: IO[bytes] | None) -> None:
     color = COLORS.get(role, 0) if sink.isatty() else 0
     prefix = f"\033[{color}m{role:>12} |\033[0m " if color else f"{role:>12} | "
-    for raw in iter(stream.readline, b""):
+    try:
+        for raw in iter(stream.readline, b""):
+            if log is not None:
+                log.write(raw)
+                log.flush()
+            sink.write(prefix + raw.decode(errors="replace"))
+            sink.flush()
+    finally:  # the role exited: its output is complete
         if log is not None:
-            log.write(raw)
-            log.flush()
-        sink.write(prefix + raw.decode(errors="replace"))
-        sink.flush()
+            log.close()
 
 
 @dataclass

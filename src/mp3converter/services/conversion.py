@@ -77,7 +77,7 @@ class Conversion:
 
     async def _convert(self, job: Job, command: ConvertVideo) -> None:
         async with scratch_dir(self.work_dir) as tmp:
-            source, target = Path(tmp) / "source", Path(tmp) / "audio.mp3"
+            source, target = tmp / "source", tmp / "audio.mp3"
             await self._fetch(command.video_file_id, source)
             info = await self.ffmpeg.probe(source)
 
@@ -95,14 +95,15 @@ class Conversion:
                     raise
                 reason = f"conversion took longer than {self.timeout_seconds:g} s; stopped"
                 raise MediaError(FailureCode.CONVERSION_TIMEOUT, reason) from exc
+            name = mp3_name(job.filename)
             stored = await self.mp3s.save(
                 _file_chunks(target),
-                filename=mp3_name(job.filename),
+                filename=name,
                 metadata={
                     "owner_id": job.owner_id,
                     "job_id": job.job_id,
                     "content_type": "audio/mpeg",
-                    "filename": mp3_name(job.filename),
+                    "filename": name,
                 },
             )
         done = await self.jobs.move(

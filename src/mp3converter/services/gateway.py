@@ -5,17 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
 import httpx
-from fastapi import FastAPI, Query, Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import StreamingResponse
 
 from mp3converter.adapters.token_verifier import JwksKeys, TokenVerifier
 from mp3converter.config import Settings
 from mp3converter.services.account_views import NewUser, TokenResponse, UserOut
-from mp3converter.services.job_views import MAX_OFFSET, JobAccepted, JobList, JobOut
+from mp3converter.services.job_views import JobAccepted, JobList, JobOut, PageLimit, PageOffset
 from mp3converter.web.bearer import CurrentPrincipal
 from mp3converter.web.multipart_stream import ENVELOPE_BYTES
 from mp3converter.web.ops import Check, ops_router
@@ -138,8 +138,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def list_jobs(
         request: Request,
         caller: CurrentPrincipal,
-        limit: Annotated[int, Query(ge=1, le=200)] = 50,
-        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+        limit: PageLimit = 50,
+        offset: PageOffset = 0,
     ) -> Response:
         return await forward(
             request.app.state.http, request, settings.upload_url, "/jobs", stream_body=False

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from mp3converter.adapters.gridfs_store import FileMissing, GridFSStore
 from mp3converter.adapters.job_store import JobStore
 from mp3converter.domain.filenames import content_disposition, mp3_name
 from mp3converter.domain.jobs import Job, JobStatus
-from mp3converter.services.job_views import MAX_OFFSET, JobList, JobOut, job_out
+from mp3converter.services.job_views import JobList, JobOut, PageLimit, PageOffset, job_out
 from mp3converter.web.bearer import CurrentPrincipal
 from mp3converter.web.problems import Problem
 from mp3converter.web.ranges import RangeNotSatisfiable, parse_range
@@ -23,8 +21,8 @@ job_router = APIRouter()
 async def list_jobs(
     request: Request,
     caller: CurrentPrincipal,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
 ) -> JobList:
     jobs: JobStore = request.app.state.jobs
     found = await jobs.list_for_owner(caller.user_id, limit, offset)

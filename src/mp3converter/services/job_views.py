@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
+from fastapi import Query
 from pydantic import BaseModel
 
 from mp3converter.domain.jobs import Job, JobError, JobStatus
 
 MAX_OFFSET = 1_000_000  # deeper pages are not served (MongoDB skips are bounded integers)
+# The page parameters of GET /jobs, shared by the upload role and the gateway's documentation.
+PageLimit = Annotated[int, Query(ge=1, le=200)]
+PageOffset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
 class JobOut(BaseModel):
