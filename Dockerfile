@@ -55,10 +55,11 @@ ENV PATH=/opt/venv/bin:$PATH \
 WORKDIR /data
 USER 10001:10001
 
-# gateway, auth, upload, converter, notification (each role's default HTTP_PORT).
-EXPOSE 8080-8084
+# gateway, auth, upload, converter, notification: each role's default HTTP_PORT (its API), and
+# its OPS_PORT, 1000 above (/healthz, /readyz and /metrics, for probes and Prometheus only).
+EXPOSE 8080-8084 9080-9084
 
-# No HEALTHCHECK here: the port depends on the role; compose and Kubernetes probe each role
-# (`mp3converter ready ROLE`, /healthz and /readyz).
+# No HEALTHCHECK here: the port depends on the role; compose and Kubernetes probe each role on
+# its ops port (`mp3converter ready ROLE`, /healthz and /readyz).
 ENTRYPOINT ["mp3converter"]
 CMD ["run", "gateway"]

@@ -23,10 +23,14 @@ typecheck:
 pytest:
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# BENCH_ARGS: options of bench/table.py, e.g. BENCH_ARGS="--runs 5 --converter-concurrency 2".
+BENCH_ARGS ?=
+
 bench: bootstrap
-	$(PY) bench/convert_overhead.py
-	$(PY) bench/upload_memory.py
-	$(PY) bench/pipeline_latency.py
+	$(PY) bench/table.py $(BENCH_ARGS)
+	$(PY) bench/auth_memory.py
+	$(PY) bench/revocation_latency.py
+	$(PY) bench/sse_latency.py
 
 # Re-pin dependencies after editing pyproject.toml or tools/secantusdb.in (the image uses
 # requirements-runtime.lock: no test or lint tools).

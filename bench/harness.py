@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from mp3converter.adapters.rabbitmq import Topology, delete_topology
-from mp3converter.devstack.roles import RoleProcesses, base_environment, role_environment
+from mp3converter.devstack.processes import RoleProcesses, base_environment, role_environment
 from mp3converter.devstack.secantus import free_port, mongodb_url, start_secantus, stop_process
 from mp3converter.roles import ROLES
 
@@ -43,7 +43,8 @@ def platform(
     }
     env = role_environment(base_environment(overrides), ports)
     with (tmp / "roles.out").open("w") as sink:
-        processes = RoleProcesses(env, ports, log_dir=tmp / "logs", sink=sink)
+        ops_ports = {role: free_port() for role in ROLES}
+        processes = RoleProcesses(env, ports, ops_ports, log_dir=tmp / "logs", sink=sink)
         try:
             processes.start(roles)
             processes.wait_ready()

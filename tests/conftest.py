@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -68,3 +70,21 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir()
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def task_dump_on_sigusr1(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[None]:
+    """`kill -USR1 <pytest>` writes where every task of the session's loop waits to
+    task-stacks.txt in the run's base temporary directory: a hung test shows its await, which a
+    thread dump (py-spy, faulthandler) cannot."""
+    loop = asyncio.get_running_loop()
+    target = tmp_path_factory.getbasetemp() / "task-stacks.txt"
+
+    def dump() -> None:
+        with target.open("a") as out:
+            for task in asyncio.all_tasks(loop):
+                task.print_stack(file=out)
+
+    loop.add_signal_handler(signal.SIGUSR1, dump)
+    yield
+    loop.remove_signal_handler(signal.SIGUSR1)

@@ -24,14 +24,14 @@ def make_video(
     args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
     if faststart:
         args += ["-movflags", "+faststart"]
-    _ffmpeg([*args, str(path)])
+    run_ffmpeg([*args, str(path)])
     return path
 
 
 def make_noise_wav(path: Path, seconds: float) -> Path:
     """Write stereo white noise as 16-bit PCM WAV (costly for LAME, instant to write)."""
     source = f"anoisesrc=sample_rate=44100:duration={seconds}"
-    _ffmpeg(["-f", "lavfi", "-i", source, "-ac", "2", "-c:a", "pcm_s16le", str(path)])
+    run_ffmpeg(["-f", "lavfi", "-i", source, "-ac", "2", "-c:a", "pcm_s16le", str(path)])
     return path
 
 
@@ -53,7 +53,8 @@ def ffprobe_json(path: Path) -> dict[str, Any]:
     return result
 
 
-def _ffmpeg(args: list[str]) -> None:
+def run_ffmpeg(args: list[str]) -> None:
+    """Run ffmpeg quietly with these arguments; raise if it fails."""
     subprocess.run(
         ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args],
         check=True,

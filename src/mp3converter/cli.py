@@ -25,6 +25,13 @@ def _parser() -> argparse.ArgumentParser:
         "ready", help="exit 0 if the role on this host answers /readyz (container health checks)"
     )
     ready.add_argument("role", choices=list(ROLES))
+    commands.add_parser(
+        "sweep", help="apply retention once: expired MP3s, old job records, orphaned files"
+    )
+    commands.add_parser(
+        "mongo-users-script",
+        help="print the mongosh script that creates one least-privilege MongoDB user per role",
+    )
     users = commands.add_parser("users", help="manage users directly in MongoDB")
     user_commands = users.add_subparsers(dest="users_command", required=True)
     create = user_commands.add_parser("create", help="create a user")
@@ -39,31 +46,33 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _create_user(settings: Settings, email: str, password: str, admin: bool) -> str:
-    from mp3converter.adapters import mongo
+    from mp3converter import bootstrap
+    from mp3converter.adapters.passwords import Passwords
     from mp3converter.adapters.user_store import UserStore
-    from mp3converter.services.accounts import create_account
+    from mp3converter.usecases.accounts import create_account
 
-    client = mongo.connect(settings.mongodb_url)
-    try:
-        db = client[settings.mongodb_db]
-        await mongo.ensure_indexes(db)
-        user = await create_account(UserStore(db), email, password, is_admin=admin)
+    async with bootstrap.database(settings, "auth") as db:
+        user = await create_account(UserStore(db), Passwords(), email, password, is_admin=admin)
         return user.user_id
-    finally:
-        await client.close()
+
+
+async def _sweep(settings: Settings) -> str:
+    from mp3converter import bootstrap
+    from mp3converter.usecases.retention import Sweeper
+
+    async with bootstrap.database(settings, "upload") as db:
+        report = await Sweeper.on(db, settings).sweep()
+        return " ".join(f"{name}={count}" for name, count in vars(report).items())
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `mp3converter` command."""
     args = _parser().parse_args(argv)
-    # Production checks follow the role; `users` is the auth role's work done from a shell.
-    role = (
-        args.role
-        if args.command in ("run", "ready")
-        else "auth"
-        if args.command == "users"
-        else None
-    )
+    # Production checks follow the role.
+    # `users` is the auth role's work, `sweep` the upload role's, done from a shell.
+    role = {"users": "auth", "sweep": "upload"}.get(args.command)
+    if args.command in ("run", "ready"):
+        role = args.role
     try:
         settings = load_settings(role)
     except ValidationError as exc:
@@ -76,17 +85,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ready":
         from mp3converter.devstack.probe import is_ready
 
-        return 0 if is_ready(settings.http_port or ROLES[args.role]) else 1
+        return 0 if is_ready(settings.listen_ops_port) else 1
     if args.command == "dev":
         from mp3converter.devstack.local import run_dev_stack
 
         return run_dev_stack(settings)
+    if args.command == "mongo-users-script":
+        from mp3converter.adapters.mongo_users import create_users_script
+
+        print(create_users_script(), end="")
+        return 0
+    if args.command == "sweep":
+        print(asyncio.run(_sweep(settings)))
+        return 0
     return _users(args, settings)
 
 
 def _users(args: argparse.Namespace, settings: Settings) -> int:
     from mp3converter.adapters.user_store import EmailTaken
-    from mp3converter.services.accounts import InvalidAccount
+    from mp3converter.usecases.accounts import InvalidAccount
 
     if args.password_env:
         password = os.environ.get(args.password_env, "")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -23,6 +23,9 @@ class Message(BaseModel):
     owner_id: str = Field(min_length=1, max_length=64)
     occurred_at: datetime = Field(default_factory=utcnow)
 
+    # Routing key on the commands or events exchange; the topology binds queues with it.
+    ROUTING_KEY: ClassVar[str]
+
     @property
     def message_id(self) -> str:
         """Stable per logical message, so a republished copy is recognised as the same one."""
@@ -30,63 +33,64 @@ class Message(BaseModel):
 
     @property
     def routing_key(self) -> str:
-        """Routing key on the events exchange (commands use the queue name)."""
-        raise NotImplementedError
+        """This message's routing key."""
+        return self.ROUTING_KEY
 
 
 class ConvertVideo(Message):
     """Command: convert the stored video of a job into an MP3."""
 
+    ROUTING_KEY: ClassVar[str] = "convert"
     type: Literal["ConvertVideo"] = "ConvertVideo"
     video_file_id: str
-
-    @property
-    def routing_key(self) -> str:
-        """Commands route to the convert queue."""
-        return "convert"
+    # The video is still arriving, and can be read front to back as it does (optional: commands
+    # of earlier versions convert the complete file).
+    streaming: bool = False
 
 
 class JobQueued(Message):
     """Event: a job was accepted and its video stored."""
 
+    ROUTING_KEY: ClassVar[str] = "job.queued"
     type: Literal["JobQueued"] = "JobQueued"
     filename: str
 
+
+class JobProgressed(Message):
+    """Event: a converting job got further (at most every half second while ffmpeg runs)."""
+
+    ROUTING_KEY: ClassVar[str] = "job.progressed"
+    type: Literal["JobProgressed"] = "JobProgressed"
+    progress: float = Field(ge=0.0, le=1.0)
+
     @property
-    def routing_key(self) -> str:
-        """Topic for queued jobs."""
-        return "job.queued"
+    def message_id(self) -> str:
+        """Each progress report is its own message."""
+        return f"{self.job_id}:{self.routing_key}:{self.progress:.3f}"
 
 
 class JobSucceeded(Message):
     """Event: the MP3 of a job is stored and can be downloaded."""
 
+    ROUTING_KEY: ClassVar[str] = "job.succeeded"
     type: Literal["JobSucceeded"] = "JobSucceeded"
     filename: str
     owner_email: str
     duration_seconds: float
     size_bytes: int
 
-    @property
-    def routing_key(self) -> str:
-        """Topic for finished jobs."""
-        return "job.succeeded"
-
 
 class JobFailed(Message):
     """Event: a job ended without an MP3, with a machine code and a human reason."""
 
+    ROUTING_KEY: ClassVar[str] = "job.failed"
     type: Literal["JobFailed"] = "JobFailed"
     filename: str
     owner_email: str
     code: str
     reason: str
 
-    @property
-    def routing_key(self) -> str:
-        """Topic for failed jobs."""
-        return "job.failed"
 
-
-JobEvent = Annotated[JobQueued | JobSucceeded | JobFailed, Field(discriminator="type")]
-JOB_EVENT = TypeAdapter[JobQueued | JobSucceeded | JobFailed](JobEvent)
+AnyJobEvent = JobQueued | JobProgressed | JobSucceeded | JobFailed
+JobEvent = Annotated[AnyJobEvent, Field(discriminator="type")]
+JOB_EVENT = TypeAdapter[AnyJobEvent](JobEvent)

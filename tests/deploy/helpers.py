@@ -20,6 +20,8 @@ ENV_EXAMPLE = ROOT / ".env.example"
 DOCKERFILE = ROOT / "Dockerfile"
 
 ROLE_NAMES = tuple(ROLES)
+# The roles that sign or verify download links (LINK_SIGNING_KEYS); no other role gets the keys.
+LINK_SIGNING_ROLES = ("gateway", "upload", "notification")
 # `${NAME}`, `${NAME:-default}`, `${NAME:?error}`, …; `$$` is a literal dollar sign in compose.
 INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])((?:[^{}]|\{[^{}]*\})*))?\}")
 ENV_LINE = re.compile(r"^\s*(#\s*)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
@@ -57,6 +59,23 @@ def env_example() -> tuple[dict[str, str], set[str]]:
         else:
             values[name] = value.strip().strip("\"'")
     return values, commented
+
+
+def env_file(path: Path) -> dict[str, str]:
+    """The assignments of a kustomize env file (`NAME=value` lines; `#` starts a comment line)."""
+    values: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            values[name.strip()] = value
+    return values
+
+
+def secret_parts(name: str, value: str) -> list[str]:
+    """What is secret in a value: LINK_SIGNING_KEYS holds `key_id:secret,…`, only the secrets."""
+    if name == "LINK_SIGNING_KEYS":
+        return [pair.partition(":")[2] for pair in value.split(",")]
+    return [value]
 
 
 def interpolate(text: str, env: dict[str, str]) -> str:

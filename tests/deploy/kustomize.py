@@ -12,10 +12,12 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from mp3converter.config import ROLE_PORTS
+
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 OVERLAYS = ("minikube", "production")
-ROLES = ("gateway", "auth", "upload", "converter", "notification")
+ROLES = tuple(ROLE_PORTS)
 
 Manifest = dict[str, Any]
 

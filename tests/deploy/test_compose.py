@@ -7,13 +7,18 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from mp3converter.adapters.mongo import ROLE_COLLECTIONS
+from mp3converter.adapters.mongo_users import password_variable
+from mp3converter.config import OPS_PORT_OFFSET, ROLE_PORTS
 from tests.deploy.helpers import (
     COMPOSE_FILE,
     ENV_EXAMPLE,
     INTERPOLATION,
+    LINK_SIGNING_ROLES,
     ROLE_NAMES,
     ROOT,
     SECRET_NAME,
@@ -22,6 +27,7 @@ from tests.deploy.helpers import (
     environment,
     interpolate,
     load_compose,
+    secret_parts,
     settings_env_names,
 )
 
@@ -31,17 +37,18 @@ URL_CREDENTIALS = re.compile(r"://(?P<user>[^:/@\s]+):(?P<password>[^@\s]+)@")
 # What each role connects to (README "Roles and their settings"): inside a container the
 # defaults (127.0.0.1) would point at the role itself, so compose must set these.
 ROLE_CONNECTIONS = {
-    "gateway": {"AUTH_URL", "UPLOAD_URL"},
+    "gateway": {"AUTH_URL", "UPLOAD_URL", "NOTIFICATION_URL"},
     "auth": {"MONGODB_URL", "JWT_PRIVATE_KEY_FILE", "ADMIN_EMAIL", "ADMIN_PASSWORD"},
     "upload": {"MONGODB_URL", "AMQP_URL", "AUTH_URL"},
     "converter": {"MONGODB_URL", "AMQP_URL"},
-    "notification": {"MONGODB_URL", "AMQP_URL", "PUBLIC_BASE_URL"},
+    "notification": {"MONGODB_URL", "AMQP_URL", "PUBLIC_BASE_URL", "AUTH_URL"},
 }
 SERVICE_OF = {
     "MONGODB_URL": "mongodb",
     "AMQP_URL": "rabbitmq",
     "AUTH_URL": "auth",
     "UPLOAD_URL": "upload",
+    "NOTIFICATION_URL": "notification",
 }
 
 
@@ -129,7 +136,11 @@ def test_env_example_holds_placeholders_only() -> None:
     values, _ = env_example()
     secrets = {name: value for name, value in values.items() if SECRET_NAME.search(name)}
     assert secrets, ".env.example documents no password at all"
-    real = {name: value for name, value in secrets.items() if not value.startswith("change-me")}
+    real = {
+        name
+        for name, value in secrets.items()
+        if not all(part.startswith("change-me") for part in secret_parts(name, value))
+    }
     assert not real, f"values that are not change-me-… placeholders: {sorted(real)}"
 
 
@@ -226,7 +237,8 @@ def test_no_literal_secret_in_compose(services: dict[str, dict[str, Any]]) -> No
                 literal.append(f"{name}.{key}")
             masked = INTERPOLATION.sub("${}", value)  # `${NAME:?msg}` may hold ':' and spaces
             for credentials in URL_CREDENTIALS.finditer(masked):
-                if credentials.groups() != ("${}", "${}"):
+                # A user name may be literal (each role's MongoDB user is named after it).
+                if credentials["password"] != "${}":
                     literal.append(f"{name}.{key} (URL credentials)")
     assert not literal, f"literal secrets: {literal}"
 
@@ -243,3 +255,114 @@ def test_signing_key_is_a_read_only_git_ignored_file(
     source = Path(mounts[key_file])
     ignored = [line.strip().rstrip("/") for line in (ROOT / ".gitignore").read_text().splitlines()]
     assert source.parts[0] in ignored, f"{source} is not under a git-ignored directory"
+
+
+def test_roles_are_reached_on_their_one_port(services: dict[str, dict[str, Any]]) -> None:
+    # Roles listen on config.ROLE_PORTS; the URLs between them and the published port follow it.
+    for name, service in services.items():
+        for key, value in (service.get("environment") or {}).items():
+            if key in ("AUTH_URL", "UPLOAD_URL", "NOTIFICATION_URL"):
+                role = key.removesuffix("_URL").lower()
+                assert value == f"http://{role}:{ROLE_PORTS[role]}", (name, key)
+    (published,) = services["gateway"]["ports"]
+    assert str(published).endswith(f":{ROLE_PORTS['gateway']}")
+
+
+def _url(value: str) -> tuple[str, str, str, dict[str, list[str]]]:
+    """A URL's user, password, host and query; `${NAME…}` becomes `$NAME` (what it reads)."""
+    parts = urlsplit(INTERPOLATION.sub(lambda match: f"${match[1]}", value))
+    return parts.username or "", parts.password or "", parts.hostname or "", parse_qs(parts.query)
+
+
+@pytest.mark.parametrize("role", ROLE_NAMES)
+def test_each_role_connects_to_mongodb_as_its_own_user(
+    services: dict[str, dict[str, Any]], role: str
+) -> None:
+    env = environment(services[role])
+    if role not in ROLE_COLLECTIONS:
+        assert "MONGODB_URL" not in env, f"{role} uses no database and gets no MongoDB URL"
+        return
+    user, password, host, query = _url(env["MONGODB_URL"] or "")
+    assert user == role, f"{role} connects as {user!r}"
+    assert password == f"${password_variable(role)}", password
+    assert host == "mongodb"
+    # The users are defined in the roles' database (create-role-users.js), the one they use.
+    assert query["authSource"] == ["$MONGO_APP_DB"], query
+    ((database, *_),) = INTERPOLATION.findall(env["MONGODB_DB"] or "")
+    assert database == "MONGO_APP_DB", "the roles use the database their users are defined in"
+    assert "directConnection" in query, "keep the single-node connection option"
+
+
+def test_no_role_uses_the_mongodb_root_account(services: dict[str, dict[str, Any]]) -> None:
+    for role in ROLE_NAMES:
+        for key, value in environment(services[role]).items():
+            assert "MONGO_INITDB_ROOT" not in (value or ""), f"{role}.{key}"
+
+
+def test_mongodb_creates_each_roles_user_from_the_generated_script(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    mongodb = services["mongodb"]
+    mounts = [str(volume).split(":") for volume in mongodb["volumes"]]
+    scripts = [mount for mount in mounts if mount[1].startswith("/docker-entrypoint-initdb.d/")]
+    assert scripts == [
+        [
+            "./deploy/mongo/create-role-users.js",
+            "/docker-entrypoint-initdb.d/create-role-users.js",
+            "ro",
+        ]
+    ]
+    assert (ROOT / scripts[0][0]).is_file()
+    env = environment(mongodb)
+    values, _ = env_example()
+    for name in ["MONGO_APP_DB", *(password_variable(role) for role in ROLE_COLLECTIONS)]:
+        assert name in values, f"{name} is not in .env.example"
+        (read,) = INTERPOLATION.findall(env.get(name) or "")
+        assert read[0] == name, f"mongodb.{name} must come from .env"
+
+
+@pytest.mark.parametrize("role", ROLE_NAMES)
+def test_link_signing_keys_go_to_the_roles_that_sign_or_verify_links(
+    services: dict[str, dict[str, Any]], role: str
+) -> None:
+    env = environment(services[role])
+    if role not in LINK_SIGNING_ROLES:
+        assert "LINK_SIGNING_KEYS" not in env, role
+        return
+    (read,) = INTERPOLATION.findall(env["LINK_SIGNING_KEYS"] or "")
+    assert read[0] == "LINK_SIGNING_KEYS", "the keys come from .env, never from compose.yaml"
+    assert read[1] == ":?", "a missing key must stop compose, not start a role without one"
+    values, _ = env_example()
+    assert "LINK_SIGNING_KEYS" in values
+
+
+def test_ops_ports_are_probed_inside_the_container_and_never_published(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    ops_ports = {port + OPS_PORT_OFFSET for port in ROLE_PORTS.values()}
+    for name, service in services.items():
+        for port in service.get("ports", []):
+            target = port["target"] if isinstance(port, dict) else str(port).rsplit(":", 1)[-1]
+            assert int(str(target).split("/")[0]) not in ops_ports, f"{name} publishes {port}"
+    for role in ROLE_NAMES:
+        # `mp3converter ready ROLE` probes the role's default ops port: nothing may move it.
+        env = environment(services[role])
+        assert env.get("OPS_PORT", str(ROLE_PORTS[role] + OPS_PORT_OFFSET)) == str(
+            ROLE_PORTS[role] + OPS_PORT_OFFSET
+        ), role
+        assert env.get("HTTP_PORT", str(ROLE_PORTS[role])) == str(ROLE_PORTS[role]), role
+
+
+def test_signing_key_is_mounted_by_auth_only_and_readable_by_its_owner_only(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    mounting = {name for name, service in services.items() if service.get("secrets")}
+    assert mounting == {"auth"}
+    # Compose bind-mounts a file secret with the host file's owner and mode: the instructions
+    # (compose.yaml and .env.example) make it the app user's (UID 10001), owner-only (0400).
+    for path in (COMPOSE_FILE, ENV_EXAMPLE):
+        text = path.read_text()
+        assert "chmod 0400 secrets/jwt-ed25519.pem" in text, path.name
+        assert "chown 10001:10001 secrets/jwt-ed25519.pem" in text, path.name
+        modes = re.findall(r"chmod (\S+) secrets/jwt-ed25519\.pem", text)
+        assert set(modes) == {"0400"}, (path.name, modes)

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from mp3converter.adapters.rabbitmq import Topology
-from mp3converter.devstack.roles import RoleProcesses, base_environment, role_environment
+from mp3converter.devstack.processes import RoleProcesses, base_environment, role_environment
 from mp3converter.devstack.secantus import free_port
 from mp3converter.roles import ROLES
 from tests.services import AMQP_URL, Mailbox, delete_topology, unique_name
@@ -30,6 +30,7 @@ class Platform:
 
     gateway: str
     ports: dict[str, int]
+    ops_ports: dict[str, int]
     data_dir: Path
     mailbox: Mailbox
     roles: RoleProcesses
@@ -75,6 +76,7 @@ async def running_platform(
     """Start the five roles on free ports against the test services; stop and clean up after."""
     prefix = unique_name("e2e")
     ports = {role: free_port() for role in ROLES}
+    ops_ports = {role: free_port() for role in ROLES}
     env = role_environment(
         base_environment(
             {
@@ -95,11 +97,12 @@ async def running_platform(
         ports,
     )
     with open(os.devnull, "w") as quiet:  # logs go to data_dir/logs/<role>.log
-        roles = RoleProcesses(env, ports, log_dir=data_dir / "logs", sink=quiet)
+        roles = RoleProcesses(env, ports, ops_ports, log_dir=data_dir / "logs", sink=quiet)
         try:
             roles.start()
             await asyncio.to_thread(roles.wait_ready, 60)
-            yield Platform(f"http://127.0.0.1:{ports['gateway']}", ports, data_dir, mailbox, roles)
+            gateway = f"http://127.0.0.1:{ports['gateway']}"
+            yield Platform(gateway, ports, ops_ports, data_dir, mailbox, roles)
         finally:
             await asyncio.to_thread(roles.stop)
             await delete_topology(Topology(prefix))

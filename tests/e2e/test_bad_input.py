@@ -20,6 +20,7 @@ from tests.e2e.platform import (
     bearer,
     upload_file,
 )
+from tests.mail_parts import text_of
 from tests.media import make_video, truncate
 
 pytestmark = pytest.mark.e2e
@@ -111,9 +112,9 @@ async def test_video_without_audio_fails(
     job = await _upload_and_wait(platform, admin_token, "silent.mp4", silent.read_bytes())
     assert job["status"] == "failed"
     assert job["error"]["code"] == "no-audio"  # type: ignore[index]
-    mail = await platform.mailbox.wait_for(lambda m: str(job["job_id"]) in m.get_content())
+    mail = await platform.mailbox.wait_for(lambda m: str(job["job_id"]) in text_of(m))
     assert "failed" in mail["Subject"].lower()
-    assert "audio" in mail.get_content()
+    assert "audio" in text_of(mail)
 
 
 async def test_failed_job_cannot_be_downloaded(platform: Platform, admin_token: str) -> None:
@@ -214,7 +215,7 @@ async def test_users_are_isolated(
 
 async def test_every_role_is_still_up(platform: Platform, client: httpx.AsyncClient) -> None:
     assert platform.roles.exited() == {}
-    for port in platform.ports.values():
+    for port in platform.ops_ports.values():
         assert (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200
 
 

@@ -64,6 +64,7 @@ def dev_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     """Environment of a dev stack on free ports with its own data directory and queues."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ADMIN_", "SMTP_"))}
     env.update({f"{role.upper()}_PORT": str(free_port()) for role in ROLES})
+    env.update({f"{role.upper()}_OPS_PORT": str(free_port()) for role in ROLES})
     env.update(
         {
             "DATA_DIR": str(tmp_path / "data"),

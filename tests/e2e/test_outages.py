@@ -22,6 +22,7 @@ from tests.e2e.platform import (
     running_platform,
     upload_file,
 )
+from tests.mail_parts import text_of
 from tests.media import make_video
 from tests.services import smtp_server
 
@@ -90,7 +91,7 @@ async def test_database_outage_gives_503_then_recovers(
         async with own_platform.client() as client:
             jobs = await client.get("/jobs", headers=bearer(token))
             upload_ready = await client.get(
-                f"http://127.0.0.1:{own_platform.ports['upload']}/readyz"
+                f"http://127.0.0.1:{own_platform.ops_ports['upload']}/readyz"
             )
         assert jobs.status_code == 503, jobs.text
         assert jobs.headers["content-type"] == "application/problem+json"
@@ -147,7 +148,7 @@ async def test_dropped_broker_connections_are_reestablished(
         while True:  # the robust connections come back by themselves
             ready = [
                 (
-                    await client.get(f"http://127.0.0.1:{own_platform.ports[role]}/readyz")
+                    await client.get(f"http://127.0.0.1:{own_platform.ops_ports[role]}/readyz")
                 ).status_code
                 for role in ("upload", "converter", "notification")
             ]
@@ -155,6 +156,6 @@ async def test_dropped_broker_connections_are_reestablished(
                 break
             await asyncio.sleep(0.5)
     job_id = await _convert(own_platform, token, video)  # consumers resumed too
-    mail = await own_platform.mailbox.wait_for(lambda m: job_id in m.get_content())
+    mail = await own_platform.mailbox.wait_for(lambda m: job_id in text_of(m))
     assert "ready" in mail["Subject"]
     assert own_platform.roles.exited() == {}

@@ -10,6 +10,7 @@ from urllib.parse import unquote
 import pytest
 
 from tests.e2e.platform import ADMIN_EMAIL, ADMIN_PASSWORD, Platform, bearer, upload_file
+from tests.mail_parts import text_of
 from tests.media import ffprobe_json, make_video
 
 pytestmark = pytest.mark.e2e
@@ -54,10 +55,10 @@ async def test_login_upload_convert_notify_download(platform: Platform, tmp_path
     assert [s["codec_name"] for s in probed["streams"]] == ["mp3"]
     assert abs(float(probed["format"]["duration"]) - source_duration) <= 0.5
 
-    mail = await platform.mailbox.wait_for(lambda m: job_id in m.get_content())
+    mail = await platform.mailbox.wait_for(lambda m: job_id in text_of(m))
     assert mail["To"] == ADMIN_EMAIL
     assert UNICODE_NAME in mail["Subject"]
-    assert f"{platform.gateway}/download/{job_id}" in mail.get_content()
+    assert f"{platform.gateway}/download/{job_id}" in text_of(mail)
 
 
 async def test_download_supports_ranges(platform: Platform, tmp_path: Path) -> None:
@@ -90,13 +91,15 @@ async def test_download_supports_ranges(platform: Platform, tmp_path: Path) -> N
 
 async def test_every_role_serves_health_readiness_and_metrics(platform: Platform) -> None:
     async with platform.client() as client:
-        for role, port in platform.ports.items():
+        for role, port in platform.ops_ports.items():
             base = f"http://127.0.0.1:{port}"
             assert (await client.get(f"{base}/healthz")).json()["role"] == role
             ready = await client.get(f"{base}/readyz")
             assert ready.status_code == 200, (role, ready.text)
             metrics = await client.get(f"{base}/metrics")
             assert "mp3converter_http_requests_total" in metrics.text
+        for path in ("/metrics", "/readyz", "/healthz"):  # never on the public listener
+            assert (await client.get(path)).status_code == 404, path
         docs = await client.get("/docs")
         spec = (await client.get("/openapi.json")).json()
     assert docs.status_code == 200
@@ -133,9 +136,28 @@ async def test_ready_command_probes_a_role(platform: Platform) -> None:
     from mp3converter.devstack.secantus import free_port
 
     def ready(port: int) -> int:
-        env = {**platform.roles.env, "HTTP_PORT": str(port)}
+        env = {**platform.roles.env, "OPS_PORT": str(port)}
         command = [sys.executable, "-m", "mp3converter", "ready", "upload"]
         return subprocess.run(command, env=env, capture_output=True, check=False).returncode
 
-    assert ready(platform.ports["upload"]) == 0
+    assert ready(platform.ops_ports["upload"]) == 0
     assert ready(free_port()) == 1
+
+
+async def test_a_fast_start_video_converts_while_it_uploads_end_to_end(
+    platform: Platform, tmp_path: Path
+) -> None:
+    # moov first: the upload role queues the job after the head, the converter reads it as it lands.
+    token = await platform.token(ADMIN_EMAIL, ADMIN_PASSWORD)
+    video = make_video(tmp_path / "web.mp4", seconds=20, faststart=True)
+    async with platform.client() as client:
+        accepted = await client.post(
+            "/upload", headers=bearer(token), files=upload_file("web.mp4", video.read_bytes())
+        )
+        job = await platform.wait_final(token, accepted.json()["job_id"])
+        mp3 = await client.get(f"/download/{job['job_id']}", headers=bearer(token))
+
+    assert job["status"] == "done", job
+    out = tmp_path / "web.mp3"
+    out.write_bytes(mp3.content)
+    assert float(ffprobe_json(out)["format"]["duration"]) == pytest.approx(20.0, abs=0.5)

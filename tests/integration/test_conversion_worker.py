@@ -6,8 +6,10 @@ import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -15,17 +17,29 @@ import aio_pika
 import psutil
 import pytest
 from aio_pika.abc import AbstractIncomingMessage
+from bson import ObjectId
 from pymongo.errors import AutoReconnect
 
-from mp3converter.adapters.ffmpeg import FfmpegConverter
+from mp3converter.adapters import gridfs_writer, rabbitmq
+from mp3converter.adapters.ffmpeg import FfmpegTranscoder
 from mp3converter.adapters.gridfs_store import FileMissing, GridFSStore
+from mp3converter.adapters.gridfs_writer import GridFSWriter
 from mp3converter.adapters.job_store import JobStore
 from mp3converter.adapters.mongo import Database
-from mp3converter.adapters.rabbitmq import Broker, Topology, delivery_count
-from mp3converter.contracts import JOB_EVENT, ConvertVideo, JobFailed, JobSucceeded, utcnow
+from mp3converter.adapters.rabbitmq import Broker, MessageHandler, Topology, delivery_count
+from mp3converter.contracts import (
+    JOB_EVENT,
+    ConvertVideo,
+    JobFailed,
+    JobProgressed,
+    JobSucceeded,
+    utcnow,
+)
 from mp3converter.domain.jobs import FailureCode, Job, JobStatus
-from mp3converter.services.conversion import Conversion
-from mp3converter.services.converter import ConvertConsumer
+from mp3converter.domain.limits import MediaLimits
+from mp3converter.domain.retention import Retention
+from mp3converter.usecases.convert_job import ConvertJob
+from tests.hostile_media import hls_live_playlist, secret_audio
 from tests.media import ffprobe_json, make_noise_wav, make_video, truncate
 from tests.services import AMQP_URL, queue_depth
 
@@ -60,9 +74,10 @@ class Stores:
 
 @dataclass
 class Worker:
-    """A running ConvertConsumer and every delivery it got."""
+    """The converter's two handlers, as the role wires them, and every delivery they got."""
 
-    consumer: ConvertConsumer
+    on_command: MessageHandler[ConvertVideo]
+    on_dead: MessageHandler[ConvertVideo]
     commands: list[Delivery] = field(default_factory=list)
     dead: list[Delivery] = field(default_factory=list)
 
@@ -87,36 +102,40 @@ class Worker:
 
 @asynccontextmanager
 async def running_worker(
-    broker: Broker, stores: Stores, timeout_seconds: float = 3600.0
+    broker: Broker,
+    stores: Stores,
+    limits: MediaLimits | None = None,
+    upload_stall_seconds: float = 120.0,
 ) -> AsyncIterator[Worker]:
     """Consume the convert queue and its dead letters as the converter role does."""
-    conversion = Conversion(
+    use_case = ConvertJob(
         jobs=stores.jobs,
         videos=stores.videos,
         mp3s=stores.mp3s,
         broker=broker,
-        ffmpeg=FfmpegConverter(),
+        ffmpeg=FfmpegTranscoder(limits=limits),
         work_dir=None,
         delete_source=True,
-        timeout_seconds=timeout_seconds,
+        upload_stall_seconds=upload_stall_seconds,
     )
-    worker = Worker(ConvertConsumer(conversion))
+    decode = ConvertVideo.model_validate_json
+    worker = Worker(MessageHandler(decode, use_case.run), MessageHandler(decode, use_case.give_up))
     topology = broker.topology
     consumers = [
         await broker.consume(
-            topology.convert, worker.recording(worker.commands, worker.consumer.on_command)
+            topology.convert, worker.recording(worker.commands, worker.on_command)
         ),
-        await broker.consume(
-            topology.convert_dead, worker.recording(worker.dead, worker.consumer.on_dead)
-        ),
+        await broker.consume(topology.convert_dead, worker.recording(worker.dead, worker.on_dead)),
     ]
     try:
         yield worker
     finally:
-        for consumer in consumers:
-            await consumer.cancel()
+        for consumer in consumers:  # as the converter role stops: every step bounded
+            with suppress(TimeoutError):
+                await consumer.cancel()
         async with asyncio.timeout(WAIT_SECONDS):
-            await worker.consumer.idle.wait()
+            await worker.on_command.idle.wait()
+            await worker.on_dead.idle.wait()
         for consumer in consumers:
             await consumer.close()
 
@@ -127,9 +146,13 @@ class EventTap:
 
     events: list[tuple[str | None, Any]] = field(default_factory=list)
 
-    def of_job(self, job_id: str) -> list[tuple[str | None, Any]]:
-        """(message_id, event) of one job, in arrival order."""
-        return [(mid, event) for mid, event in self.events if event.job_id == job_id]
+    def of_job(self, job_id: str, *, progress: bool = False) -> list[tuple[str | None, Any]]:
+        """(message_id, event) of one job, in arrival order; progress reports only if asked."""
+        return [
+            (mid, event)
+            for mid, event in self.events
+            if event.job_id == job_id and (progress or not isinstance(event, JobProgressed))
+        ]
 
     async def wait_for(self, job_id: str, kind: type[Any], count: int = 1) -> list[Any]:
         """The first `count` events of this kind for the job, waiting for them."""
@@ -230,9 +253,10 @@ async def test_good_video_becomes_a_done_job_with_its_mp3(
     assert probed["format"]["format_name"] == "mp3"
     assert float(probed["format"]["duration"]) == pytest.approx(4.0, abs=0.5)
     assert job.mp3_size_bytes == mp3.stat().st_size
-    info = await stores.mp3s.info(job.mp3_file_id)
-    assert info.metadata["job_id"] == command.job_id
-    assert info.metadata["filename"] == "holiday.mp3"
+    stored = await db["mp3s.files"].find_one({"_id": ObjectId(job.mp3_file_id)})
+    assert stored is not None
+    assert stored["metadata"]["job_id"] == command.job_id
+    assert stored["metadata"]["filename"] == "holiday.mp3"
     with pytest.raises(FileMissing):
         await stores.videos.info(command.video_file_id)
     assert events == [(f"{command.job_id}:job.succeeded", succeeded)]
@@ -340,8 +364,14 @@ class UnreachableVideos(GridFSStore):
 
 
 async def test_transient_failure_is_retried_then_dead_lettered_and_the_job_fails(
-    broker: Broker, db: Database, topology: Topology, tmp_path: Path
+    broker: Broker,
+    db: Database,
+    topology: Topology,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A shorter pause between attempts keeps the test quick; the retry path is unchanged.
+    monkeypatch.setattr(rabbitmq, "RETRY_PAUSE_SECONDS", 0.1)
     videos = UnreachableVideos(db)
     stores = Stores.on(db, videos=videos)
     command = await queue_job(stores, make_video(tmp_path / "clip.mp4", seconds=2))
@@ -422,12 +452,33 @@ async def test_progress_is_recorded_on_the_job_while_converting(
     assert seen[-1] == (JobStatus.DONE, 1.0)
 
 
+async def test_progress_is_published_for_live_watchers(
+    broker: Broker, db: Database, topology: Topology, tmp_path: Path
+) -> None:
+    stores = Stores.on(db)
+    command = await queue_job(stores, make_noise_wav(tmp_path / "long.wav", seconds=300))
+    async with tapped_events(topology) as tap, running_worker(broker, stores):
+        await broker.publish(command)
+        await tap.wait_for(command.job_id, JobSucceeded)
+    events = [event for _, event in tap.of_job(command.job_id, progress=True)]
+    reports = [e for e in events if isinstance(e, JobProgressed)]
+    assert reports[0].progress == 0.0  # watchers learn at once that it converts
+    assert len({r.progress for r in reports if 0 < r.progress < 1}) >= 2
+    assert [r.progress for r in reports] == sorted(r.progress for r in reports)
+    assert isinstance(events[-1], JobSucceeded)  # nothing after the end
+    spacing = [b.occurred_at - a.occurred_at for a, b in pairwise(reports[1:])]
+    assert all(gap.total_seconds() > 0.3 for gap in spacing[:-1]), spacing  # paced, not per block
+
+
 async def test_a_conversion_past_its_time_limit_fails_and_leaves_no_ffmpeg(
     broker: Broker, db: Database, topology: Topology, tmp_path: Path
 ) -> None:
     stores = Stores.on(db)
     command = await queue_job(stores, make_noise_wav(tmp_path / "long.wav", seconds=120))
-    async with tapped_events(topology) as tap, running_worker(broker, stores, 0.2) as worker:
+    async with (
+        tapped_events(topology) as tap,
+        running_worker(broker, stores, MediaLimits(conversion_seconds=0.2)) as worker,
+    ):
         await broker.publish(command)
         (failed,) = await tap.wait_for(command.job_id, JobFailed)
     job = await stored_job(stores, command.job_id)
@@ -438,3 +489,191 @@ async def test_a_conversion_past_its_time_limit_fails_and_leaves_no_ffmpeg(
     assert [d.count for d in worker.commands] == [0]  # permanent: acked, not retried
     ours = psutil.Process().children(recursive=True)
     assert [p for p in ours if p.name() == "ffmpeg"] == []
+
+
+async def test_a_never_ending_playlist_fails_at_once_and_the_next_job_converts(
+    broker: Broker, db: Database, topology: Topology, tmp_path: Path
+) -> None:
+    stores = Stores.on(db)
+    playlist = tmp_path / "live.m3u8"
+    playlist.write_bytes(hls_live_playlist(secret_audio(tmp_path / "outside")))
+    hostile = await queue_job(stores, playlist)
+    good = await queue_job(stores, make_video(tmp_path / "next.mp4", seconds=2))
+
+    async with tapped_events(topology) as tap, running_worker(broker, stores):
+        started = asyncio.get_running_loop().time()
+        await broker.publish(hostile)
+        await broker.publish(good)
+        (failed,) = await tap.wait_for(hostile.job_id, JobFailed)
+        failed_after = asyncio.get_running_loop().time() - started
+        await tap.wait_for(good.job_id, JobSucceeded)
+
+    assert failed.code == FailureCode.UNSUPPORTED_FORMAT
+    assert failed_after < 5, failed_after
+    assert (await stored_job(stores, good.job_id)).status is JobStatus.DONE
+    # Nothing of the hostile job is kept: no MP3, and its video is gone too.
+    assert await db["mp3s.files"].count_documents({"metadata.job_id": hostile.job_id}) == 0
+    with pytest.raises(FileMissing):
+        await stores.videos.info(hostile.video_file_id)
+
+
+async def test_final_jobs_carry_their_expiry_and_a_failed_job_drops_its_video(
+    broker: Broker, db: Database, topology: Topology, tmp_path: Path
+) -> None:
+    stores = Stores.on(db)
+    good = await queue_job(stores, make_video(tmp_path / "good.mp4", seconds=2))
+    bad = await queue_job(stores, no_audio(tmp_path))
+
+    async with tapped_events(topology) as tap, running_worker(broker, stores):
+        before = utcnow()
+        await broker.publish(good)
+        await broker.publish(bad)
+        await tap.wait_for(good.job_id, JobSucceeded)
+        await tap.wait_for(bad.job_id, JobFailed)
+
+    done, failed = await stored_job(stores, good.job_id), await stored_job(stores, bad.job_id)
+    retention = Retention()
+    assert done.expires_at is not None
+    assert done.purge_at is not None
+    assert abs(done.expires_at - before - timedelta(seconds=retention.mp3_seconds)) < timedelta(
+        seconds=30
+    )
+    assert done.purge_at - done.expires_at == timedelta(
+        seconds=retention.job_seconds - retention.mp3_seconds
+    )
+    assert (failed.expires_at, failed.video_file_id) == (None, None)
+    assert failed.purge_at is not None
+    assert abs(failed.purge_at - before - timedelta(seconds=retention.job_seconds)) < timedelta(
+        seconds=30
+    )
+    for command in (good, bad):
+        with pytest.raises(FileMissing):
+            await stores.videos.info(command.video_file_id)
+
+
+# --- converting while the upload still arrives ---------------------------------------------
+
+
+@pytest.fixture
+def chunk_by_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer inserts every chunk at once, so a reader sees the upload arrive in pieces."""
+    monkeypatch.setattr(gridfs_writer, "BATCH_CHUNKS", 1)
+
+
+async def queue_while_uploading(stores: Stores, name: str) -> tuple[ConvertVideo, GridFSWriter]:
+    """A job queued as the upload role queues one whose video reads front to back."""
+    writer = stores.videos.writer()
+    now, job_id, owner_id = utcnow(), uuid.uuid4().hex, uuid.uuid4().hex
+    await stores.jobs.add(
+        Job(
+            job_id=job_id,
+            owner_id=owner_id,
+            owner_email="owner@example.com",
+            filename=name,
+            status=JobStatus.QUEUED,
+            created_at=now,
+            updated_at=now,
+            video_file_id=str(writer.file_id),
+        )
+    )
+    command = ConvertVideo(
+        job_id=job_id, owner_id=owner_id, video_file_id=str(writer.file_id), streaming=True
+    )
+    return command, writer
+
+
+async def trickle(writer: GridFSWriter, data: bytes, pieces: int, pause: float) -> None:
+    """Write the data in pieces, pausing between them, as a slow client uploads."""
+    step = -(-len(data) // pieces)
+    for offset in range(0, len(data), step):
+        await writer.write(data[offset : offset + step])
+        await asyncio.sleep(pause)
+
+
+@pytest.mark.usefixtures("chunk_by_chunk")
+async def test_a_front_to_back_video_converts_while_it_still_uploads(
+    broker: Broker, db: Database, topology: Topology, tmp_path: Path
+) -> None:
+    stores = Stores.on(db)
+    video = make_video(tmp_path / "talk.mp4", seconds=30, faststart=True).read_bytes()
+    command, writer = await queue_while_uploading(stores, "talk.mp4")
+
+    async with tapped_events(topology) as tap, running_worker(broker, stores):
+        await broker.publish(command)
+        await trickle(writer, video[: len(video) // 2], pieces=10, pause=0.1)
+        midway = await stored_job(stores, command.job_id)
+        await trickle(writer, video[len(video) // 2 :], pieces=10, pause=0.1)
+        await writer.close("talk.mp4", {})
+        await tap.wait_for(command.job_id, JobSucceeded)
+
+    job = await stored_job(stores, command.job_id)
+    assert midway.status is JobStatus.CONVERTING  # before half the video had arrived
+    assert job.status is JobStatus.DONE
+    assert job.mp3_file_id is not None
+    mp3 = await download(stores.mp3s, job.mp3_file_id, tmp_path / "out.mp3")
+    assert float(ffprobe_json(mp3)["format"]["duration"]) == pytest.approx(30.0, abs=0.5)
+
+
+@pytest.mark.usefixtures("chunk_by_chunk")
+async def test_an_abandoned_upload_stops_its_conversion_and_leaves_nothing(
+    broker: Broker, db: Database, topology: Topology, tmp_path: Path
+) -> None:
+    stores = Stores.on(db)
+    video = make_video(tmp_path / "talk.mp4", seconds=20, faststart=True).read_bytes()
+    command, writer = await queue_while_uploading(stores, "talk.mp4")
+
+    async with running_worker(broker, stores) as worker:
+        await broker.publish(command)
+        await trickle(writer, video[: len(video) // 2], pieces=5, pause=0.1)
+        await eventually(lambda: bool(worker.commands))
+        # What the upload role does when the client goes away mid-upload.
+        await stores.jobs.delete(command.job_id)
+        await writer.abort()
+        async with asyncio.timeout(WAIT_SECONDS):
+            while not worker.on_command.idle.is_set():
+                await asyncio.sleep(0.05)
+
+    assert [d.count for d in worker.commands] == [0]  # acked: not retried
+    assert worker.dead == []
+    assert await db["mp3s.files"].count_documents({}) == 0
+    assert [p for p in psutil.Process().children(recursive=True) if p.name() == "ffmpeg"] == []
+    assert await queue_depth(topology.convert) == 0
+
+
+@pytest.mark.usefixtures("chunk_by_chunk")
+async def test_an_upload_that_stops_arriving_fails_its_job(
+    broker: Broker, db: Database, topology: Topology, tmp_path: Path
+) -> None:
+    stores = Stores.on(db)
+    video = make_video(tmp_path / "talk.mp4", seconds=20, faststart=True).read_bytes()
+    command, writer = await queue_while_uploading(stores, "talk.mp4")
+
+    async with (
+        tapped_events(topology) as tap,
+        running_worker(broker, stores, upload_stall_seconds=1.0),
+    ):
+        await broker.publish(command)
+        await trickle(writer, video[: len(video) // 2], pieces=5, pause=0.05)
+        # The upload role died: no more chunks, no files document, the job still there.
+        (failed,) = await tap.wait_for(command.job_id, JobFailed)
+
+    assert failed.code == FailureCode.UPLOAD_INCOMPLETE
+    assert "stopped before the file was complete" in failed.reason
+
+
+@pytest.mark.usefixtures("chunk_by_chunk")
+async def test_a_truncated_video_streamed_whole_is_still_caught(
+    broker: Broker, db: Database, topology: Topology, tmp_path: Path
+) -> None:
+    stores = Stores.on(db)
+    video = truncate(make_video(tmp_path / "cut.mp4", seconds=20, faststart=True)).read_bytes()
+    command, writer = await queue_while_uploading(stores, "cut.mp4")
+
+    async with tapped_events(topology) as tap, running_worker(broker, stores):
+        await broker.publish(command)
+        await trickle(writer, video, pieces=4, pause=0.05)
+        await writer.close("cut.mp4", {})
+        (failed,) = await tap.wait_for(command.job_id, JobFailed)
+
+    assert failed.code in {FailureCode.TRUNCATED_INPUT, FailureCode.NOT_MEDIA}
+    assert await db["mp3s.files"].count_documents({}) == 0

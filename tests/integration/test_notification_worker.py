@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.message import EmailMessage
+from urllib.parse import parse_qs, urlsplit
 
 import aio_pika
 import pytest
 from aio_pika.abc import AbstractIncomingMessage
 
+from mp3converter.adapters import rabbitmq
 from mp3converter.adapters.mailer import SmtpMailer
 from mp3converter.adapters.mongo import Database
-from mp3converter.adapters.rabbitmq import Broker, Topology, delivery_count
+from mp3converter.adapters.rabbitmq import Broker, MessageHandler, Topology, delivery_count
+from mp3converter.bootstrap import download_links
 from mp3converter.config import Settings
-from mp3converter.contracts import JobFailed, JobQueued, JobSucceeded, utcnow
+from mp3converter.contracts import JOB_EVENT, JobFailed, JobQueued, JobSucceeded, utcnow
 from mp3converter.devstack.secantus import free_port
-from mp3converter.services import notification
-from mp3converter.services.notification import Notifier
+from mp3converter.domain.failure_advice import advice_for
+from mp3converter.domain.human_units import human_time
+from mp3converter.usecases.emails import UnbuildableEmail
+from mp3converter.usecases.notify import Notifier
+from tests.mail_parts import alternatives, html_of, markup
 from tests.services import AMQP_URL, Mailbox, queue_depth
 
 PUBLIC_BASE_URL = "https://mp3converter.example"
@@ -50,12 +59,18 @@ async def running_notifier(
     broker: Broker, db: Database, settings: Settings
 ) -> AsyncIterator[Handled]:
     """Consume the notification queue as the notification role does, with a real SmtpMailer."""
-    notifier = Notifier(db, SmtpMailer(settings), settings)
+    notifier = Notifier(
+        db, SmtpMailer(settings), sender=settings.smtp_from, links=download_links(settings)
+    )
+    # As the notification role wires it.
+    on_event = MessageHandler(
+        JOB_EVENT.validate_json, notifier.notify, permanent=(UnbuildableEmail,)
+    )
     handled = Handled()
 
     async def handle(message: AbstractIncomingMessage) -> None:
         try:
-            await notifier.on_event(message)
+            await on_event(message)
         except BaseException as exc:
             handled.errors.append(exc)
             raise
@@ -126,6 +141,18 @@ async def test_success_mails_the_owner_a_download_link(
     assert mail["Subject"] == "Your MP3 is ready: holiday.mp4"
     assert f"{PUBLIC_BASE_URL}/download/{event.job_id}" in body_of(mail)
     assert inbox.envelopes == [("noreply@mp3converter.example", ["alice@example.com"])]
+    # A text and an HTML part; the link written out in one, the button's href in the other.
+    assert alternatives(mail) == ["text/plain", "text/html"]
+    (link,) = re.findall(r"^https?://\S+", body_of(mail), re.MULTILINE)
+    assert link.startswith(f"{PUBLIC_BASE_URL}/download/{event.job_id}?")
+    assert (link, "Download the MP3") in markup(html_of(mail)).links
+    # The email says until when the link works, and the link works until exactly then.
+    expires = int(parse_qs(urlsplit(link).query)["e"][0])
+    assert abs(expires - (time.time() + settings.download_link_ttl_seconds)) < WAIT_SECONDS
+    until = human_time(datetime.fromtimestamp(expires, UTC))
+    for part in (body_of(mail), html_of(mail)):
+        for words in ("holiday.mp4", "1 min 1 s", "1.2 MB", event.job_id, f"until {until}"):
+            assert words in part
     record = await db.notifications.find_one({"_id": event.message_id})
     assert record is not None
     assert (record["job_id"], record["to"]) == (event.job_id, "alice@example.com")
@@ -155,6 +182,11 @@ async def test_failure_mails_the_owner_the_reason(
     assert mail["Subject"] == "Conversion failed: silent.mp4"
     assert "the file has no audio stream (no-audio)" in body_of(mail)
     assert "/download/" not in body_of(mail)
+    assert alternatives(mail) == ["text/plain", "text/html"]
+    assert advice_for("no-audio") in " ".join(body_of(mail).split())
+    for words in ("silent.mp4", "the file has no audio stream", advice_for("no-audio")):
+        assert words in html_of(mail)
+    assert markup(html_of(mail)).links == []
     assert handled.errors == []
 
 
@@ -182,7 +214,7 @@ async def test_mail_server_down_retries_then_dead_letters_without_crashing(
     broker: Broker, db: Database, topology: Topology, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A shorter pause between attempts keeps the test quick; the retry path is unchanged.
-    monkeypatch.setattr(notification, "RETRY_PAUSE_SECONDS", 0.2)
+    monkeypatch.setattr(rabbitmq, "RETRY_PAUSE_SECONDS", 0.2)
     closed_port = free_port()
     event = succeeded()
 
@@ -243,3 +275,38 @@ async def test_queued_events_do_not_reach_the_notifier(
     assert [kind for kind, _, _ in handled.deliveries] == ["JobSucceeded"]
     assert len(mails_about(inbox, done.job_id)) == 1
     assert await queue_depth(broker.topology.notification) == 0
+
+
+async def test_a_name_with_a_line_separator_still_gets_its_email(
+    broker: Broker, db: Database, settings: Settings, mailbox: tuple[Mailbox, int]
+) -> None:
+    inbox, _ = mailbox
+    event = succeeded().model_copy(update={"filename": "talk\u2028part\u20292.mp4"})
+
+    async with running_notifier(broker, db, settings) as handled:
+        await broker.publish(event)
+        mail = await inbox.wait_for(lambda m: event.job_id in body_of(m), WAIT_SECONDS)
+        await handled.wait_for(1)
+        await asyncio.sleep(SETTLE_SECONDS)
+
+    assert mail["Subject"] == "Your MP3 is ready: talk part 2.mp4"
+    assert 'Your video "talk part 2.mp4" was converted' in body_of(mail)
+    assert "talk part 2.mp4" in html_of(mail)
+    assert [count for _, _, count in handled.deliveries] == [0]  # sent at the first try
+    assert handled.errors == []
+
+
+async def test_an_email_that_cannot_be_built_is_dropped_once_not_retried(
+    broker: Broker, db: Database, topology: Topology, settings: Settings
+) -> None:
+    event = succeeded("owner\u2028@example.com")
+
+    async with running_notifier(broker, db, settings) as handled:
+        await broker.publish(event)
+        await handled.wait_for(1)
+        await asyncio.sleep(SETTLE_SECONDS)
+
+    assert handled.deliveries == [("JobSucceeded", event.message_id, 0)]
+    assert handled.errors == []
+    assert await queue_depth(topology.notification) == 0
+    assert await queue_depth(topology.notification_dead) == 0

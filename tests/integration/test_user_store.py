@@ -5,10 +5,12 @@ from datetime import timedelta
 import pytest
 
 from mp3converter.adapters.mongo import Database
+from mp3converter.adapters.passwords import Passwords
 from mp3converter.adapters.user_store import EmailTaken, UserStore
 from mp3converter.domain.users import User
-from mp3converter.services.accounts import InvalidAccount, create_account, ensure_admin
-from mp3converter.services.passwords import verify_password
+from mp3converter.usecases.accounts import InvalidAccount, create_account, ensure_admin
+
+PASSWORDS = Passwords()
 
 
 def same_user(found: User | None, expected: User) -> bool:
@@ -62,11 +64,13 @@ async def test_by_id_of_unknown_user_is_none(users: UserStore) -> None:
 
 
 async def test_create_account_hashes_the_password(users: UserStore) -> None:
-    user = await create_account(users, "Ann@Example.com", "long enough pw", is_admin=False)
+    user = await create_account(
+        users, PASSWORDS, "Ann@Example.com", "long enough pw", is_admin=False
+    )
     assert user.email == "ann@example.com"
     assert user.password_hash != "long enough pw"
-    assert await verify_password(user.password_hash, "long enough pw")
-    assert not await verify_password(user.password_hash, "wrong password")
+    assert await PASSWORDS.verify(user.password_hash, "long enough pw")
+    assert not await PASSWORDS.verify(user.password_hash, "wrong password")
 
 
 @pytest.mark.parametrize("email", ["not-an-email", "a@", "@example.com", "a b@example.com", ""])
@@ -74,31 +78,33 @@ async def test_create_account_rejects_a_bad_email(
     users: UserStore, db: Database, email: str
 ) -> None:
     with pytest.raises(InvalidAccount, match="invalid email"):
-        await create_account(users, email, "long enough pw", is_admin=False)
+        await create_account(users, PASSWORDS, email, "long enough pw", is_admin=False)
     assert await db.users.count_documents({}) == 0
 
 
 async def test_create_account_rejects_a_short_password(users: UserStore, db: Database) -> None:
     with pytest.raises(InvalidAccount, match="at least 8"):
-        await create_account(users, "ann@example.com", "short", is_admin=False)
+        await create_account(users, PASSWORDS, "ann@example.com", "short", is_admin=False)
     assert await db.users.count_documents({}) == 0
 
 
 async def test_create_account_refuses_a_taken_email(users: UserStore) -> None:
-    await create_account(users, "ann@example.com", "long enough pw", is_admin=False)
+    await create_account(users, PASSWORDS, "ann@example.com", "long enough pw", is_admin=False)
     with pytest.raises(EmailTaken):
-        await create_account(users, "ANN@example.com", "another password", is_admin=False)
+        await create_account(
+            users, PASSWORDS, "ANN@example.com", "another password", is_admin=False
+        )
 
 
 async def test_ensure_admin_is_idempotent(users: UserStore, db: Database) -> None:
-    await ensure_admin(users, "Admin@Example.com", "first admin password")
+    await ensure_admin(users, PASSWORDS, "Admin@Example.com", "first admin password")
     first = await users.by_email("admin@example.com")
     assert first is not None
     assert first.is_admin
 
-    await ensure_admin(users, "admin@example.com", "a different password")
+    await ensure_admin(users, PASSWORDS, "admin@example.com", "a different password")
 
     assert await db.users.count_documents({}) == 1
     second = await users.by_email("admin@example.com")
     assert second == first
-    assert await verify_password(second.password_hash, "first admin password")
+    assert await PASSWORDS.verify(second.password_hash, "first admin password")

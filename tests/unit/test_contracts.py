@@ -122,7 +122,7 @@ def test_routing_keys() -> None:
 
 
 def test_base_message_has_no_routing_key() -> None:
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(AttributeError):
         _ = Message(job_id="j", owner_id="u").routing_key
 
 

@@ -4,8 +4,16 @@ import re
 from urllib.parse import unquote
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from mp3converter.domain.filenames import MAX_NAME, clean_filename, content_disposition, mp3_name
+from mp3converter.domain.filenames import (
+    MAX_NAME,
+    clean_filename,
+    content_disposition,
+    header_text,
+    mp3_name,
+)
 
 
 @pytest.mark.parametrize(
@@ -108,3 +116,33 @@ def test_header_of_a_cleaned_name_cannot_be_split() -> None:
     header = content_disposition(mp3_name("evil\r\nSet-Cookie: a=b.mp4"))
     assert "\r" not in header
     assert "\n" not in header
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("a\u2028b.mp4", "a b.mp4"),
+        ("a\u2029b.mp4", "a b.mp4"),
+        ("a\x85b.mp4", "ab.mp4"),
+    ],
+)
+def test_clean_filename_removes_line_and_paragraph_separators(raw: str, clean: str) -> None:
+    assert clean_filename(raw) == clean
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        ("Your MP3: a\u2028b.mp4", "Your MP3: a b.mp4"),
+        ("x\r\nBcc: y", "x Bcc: y"),
+        ("  tabs\tand\x00nul  ", "tabs and nul"),
+        ("Fête 日本", "Fête 日本"),
+    ],
+)
+def test_header_text_is_one_line(raw: str, text: str) -> None:
+    assert header_text(raw) == text
+
+
+@given(st.text())
+def test_header_text_never_splits(raw: str) -> None:
+    assert len(header_text(raw).splitlines()) <= 1

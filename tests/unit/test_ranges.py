@@ -1,6 +1,8 @@
 """Parsing of a single HTTP byte range."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mp3converter.web.ranges import RangeNotSatisfiable, parse_range
 
@@ -52,3 +54,70 @@ def test_nothing_is_satisfiable_in_an_empty_file(header: str) -> None:
 )
 def test_multiple_or_unknown_ranges_send_everything(header: str) -> None:
     assert parse_range(header, LENGTH) is None
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("bytes=0-" + "9" * 150, (0, 999)),
+        ("bytes=-" + "9" * 150, (0, 999)),
+        ("bytes=0000000000000000000000000010-19", (10, 19)),
+        ("bytes=" + "9" * 5000 + "-", None),  # too long to be one range: the whole body
+    ],
+)
+def test_numbers_of_any_length_are_read_without_error(
+    header: str, expected: tuple[int, int] | None
+) -> None:
+    assert parse_range(header, LENGTH) == expected
+
+
+@pytest.mark.parametrize("header", ["bytes=" + "9" * 100 + "-", "bytes=10000000000000000000-"])
+def test_a_start_beyond_any_file_is_not_satisfiable(header: str) -> None:
+    with pytest.raises(RangeNotSatisfiable):
+        parse_range(header, LENGTH)
+
+
+@pytest.mark.parametrize("header", ["bytes=٣-٤", "bytes=\uff11-\uff12"])
+def test_only_ascii_digits_count(header: str) -> None:
+    assert parse_range(header, LENGTH) is None
+
+
+@given(header=st.text(max_size=300), length=st.integers(min_value=0, max_value=2**63))
+@settings(max_examples=2000, deadline=None)
+def test_any_header_gives_a_range_inside_the_file_or_the_one_expected_error(
+    header: str, length: int
+) -> None:
+    try:
+        result = parse_range(header, length)
+    except RangeNotSatisfiable:
+        return
+    if result is not None:
+        start, end = result
+        assert 0 <= start <= end < length
+
+
+@given(
+    first=st.one_of(st.none(), st.integers(min_value=0, max_value=10**40)),
+    last=st.one_of(st.none(), st.integers(min_value=0, max_value=10**40)),
+    length=st.integers(min_value=0, max_value=10**12),
+)
+@settings(max_examples=2000, deadline=None)
+def test_well_formed_ranges_follow_rfc_9110(
+    first: int | None, last: int | None, length: int
+) -> None:
+    header = f"bytes={'' if first is None else first}-{'' if last is None else last}"
+    try:
+        result = parse_range(header, length)
+    except RangeNotSatisfiable:
+        satisfiable = (first is None and last is not None and last > 0 and length > 0) or (
+            first is not None and first < length and (last is None or last >= first)
+        )
+        assert not satisfiable
+        return
+    if first is None and last is None:
+        assert result is None
+    elif first is None:
+        assert last is not None
+        assert result == (max(length - last, 0), length - 1)
+    else:
+        assert result == (first, length - 1 if last is None else min(last, length - 1))

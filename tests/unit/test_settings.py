@@ -20,6 +20,7 @@ def production(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.Monkey
     """A complete, acceptable production environment; tests spoil one variable each."""
     key = tmp_path / "jwt.pem"
     key.write_text("not read by Settings")
+    key.chmod(0o400)
     for name, value in {
         "ENVIRONMENT": "production",
         "AMQP_URL": "amqp://mp3c:s3cr3t-broker-pass@rabbitmq:5672/",
@@ -28,6 +29,8 @@ def production(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.Monkey
         "ADMIN_PASSWORD": "correct horse battery staple",
         "SMTP_HOST": "smtp.mp3converter.com",
         "PUBLIC_BASE_URL": "https://mp3converter.com",
+        "MONGODB_URL": "mongodb://upload:Xq9-long-db-password@mongo:27017/mp3converter",
+        "LINK_SIGNING_KEYS": "k2:" + "s" * 40 + ",k1:" + "t" * 40,
     }.items():
         monkeypatch.setenv(name, value)
     return monkeypatch
@@ -77,6 +80,14 @@ def test_production_without_admin_password_is_accepted(production: pytest.Monkey
         ("ADMIN_PASSWORD", "short", "ADMIN_PASSWORD"),
         ("ADMIN_PASSWORD", "changeme", "ADMIN_PASSWORD"),
         ("ADMIN_PASSWORD", "Password", "ADMIN_PASSWORD"),
+        ("ADMIN_PASSWORD", "change-me-admin-password", "ADMIN_PASSWORD"),
+        ("AMQP_URL", "amqp://mp3c:change-me-broker@rabbitmq:5672/", "AMQP_URL"),
+        ("AMQP_URL", "amqp://mp3c:rabbitmq@rabbitmq:5672/", "AMQP_URL"),
+        ("MONGODB_URL", "mongodb://upload:change-me-upload@mongo:27017/", "MONGODB_URL"),
+        ("MONGODB_URL", "mongodb://root:example@mongo:27017/", "MONGODB_URL"),
+        ("LINK_SIGNING_KEYS", None, "LINK_SIGNING_KEYS"),
+        ("LINK_SIGNING_KEYS", "k1:short", "LINK_SIGNING_KEYS"),
+        ("LINK_SIGNING_KEYS", "k1:change-me-link-signing-key-0123456789", "LINK_SIGNING_KEYS"),
         ("SMTP_HOST", None, "SMTP_HOST"),
         ("PUBLIC_BASE_URL", "http://mp3converter.com", "PUBLIC_BASE_URL"),
     ],
@@ -136,3 +147,26 @@ def test_production_checks_follow_the_role(
             Settings(role=role)
     else:
         assert Settings(role=role).role == role
+
+
+def test_production_refuses_a_signing_key_file_anyone_can_read(
+    production: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    key = tmp_path / "open.pem"
+    key.write_text("x")
+    key.chmod(0o644)
+    production.setenv("JWT_PRIVATE_KEY_FILE", str(key))
+    with pytest.raises(ValidationError, match="JWT_PRIVATE_KEY_FILE is readable by every user"):
+        Settings(role="auth")
+    key.chmod(0o400)
+    assert Settings(role="auth").jwt_private_key_file == key
+
+
+def test_a_database_url_without_a_password_is_left_to_the_operator(
+    production: pytest.MonkeyPatch,
+) -> None:
+    # x509 or IAM authentication carry no password in the URL.
+    production.setenv(
+        "MONGODB_URL", "mongodb+srv://cluster0.mongodb.net/?authMechanism=MONGODB-X509"
+    )
+    assert Settings(role="upload").is_production

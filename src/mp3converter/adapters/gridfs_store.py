@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -12,10 +13,24 @@ from bson.errors import InvalidId
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
 
+from mp3converter.adapters.gridfs_tail import GridFSTail
 from mp3converter.adapters.gridfs_writer import GridFSWriter
 from mp3converter.adapters.mongo import Database
 
 CHUNK_SIZE = 255 * 1024
+READ_BATCH_CHUNKS = 16  # about 4 MiB per query
+
+
+def file_metadata(
+    *, owner_id: str, job_id: str, filename: str, content_type: str
+) -> dict[str, Any]:
+    """What every stored video and MP3 records about itself (size and SHA-256 are added on save)."""
+    return {
+        "owner_id": owner_id,
+        "job_id": job_id,
+        "filename": filename,
+        "content_type": content_type,
+    }
 
 
 class FileMissing(LookupError):
@@ -24,20 +39,18 @@ class FileMissing(LookupError):
 
 @dataclass(frozen=True)
 class StoredFile:
-    """What was stored: id, size and SHA-256 of the content."""
+    """What was stored: its id and size."""
 
     file_id: str
     size: int
-    sha256: str
 
 
 @dataclass(frozen=True)
 class FileInfo:
-    """A stored file's length and metadata."""
+    """A stored file's length."""
 
     file_id: str
     length: int
-    metadata: dict[str, Any]
 
 
 def _object_id(file_id: str) -> ObjectId:
@@ -53,6 +66,7 @@ class GridFSStore:
     def __init__(self, db: Database, bucket: str) -> None:
         self._bucket = AsyncGridFSBucket(db, bucket_name=bucket, chunk_size_bytes=CHUNK_SIZE)
         self._files = db[f"{bucket}.files"]
+        self._chunks = db[f"{bucket}.chunks"]
         self._db = db
         self._name = bucket
 
@@ -60,48 +74,48 @@ class GridFSStore:
         self, chunks: AsyncIterable[bytes], *, filename: str, metadata: dict[str, Any]
     ) -> StoredFile:
         """Store the chunks as one file; on any error nothing is left behind."""
-        writer = GridFSWriter(self._db, self._name, CHUNK_SIZE)
+        writer = self.writer()
         try:
             async for chunk in chunks:
                 await writer.write(chunk)
-            sha256 = writer.digest.hexdigest()
-            await writer.close(filename, {**metadata, "size": writer.size, "sha256": sha256})
+            await writer.close(filename, metadata)
         except BaseException:
             await asyncio.shield(writer.abort())  # even when the upload task is cancelled
             raise
-        return StoredFile(file_id=str(writer.file_id), size=writer.size, sha256=sha256)
+        return StoredFile(file_id=str(writer.file_id), size=writer.size)
 
     async def info(self, file_id: str) -> FileInfo:
         """Length and metadata of a stored file."""
         doc = await self._files.find_one({"_id": _object_id(file_id)})
         if doc is None:
             raise FileMissing(file_id)
-        return FileInfo(
-            file_id=file_id, length=int(doc["length"]), metadata=doc.get("metadata") or {}
-        )
+        return FileInfo(file_id=file_id, length=int(doc["length"]))
 
     async def read(
         self, file_id: str, start: int = 0, end: int | None = None
     ) -> AsyncIterator[bytes]:
-        """Yield bytes start..end (inclusive end, as in HTTP ranges) one chunk at a time."""
-        try:
-            grid_out = await self._bucket.open_download_stream(_object_id(file_id))
-        except NoFile as exc:
-            raise FileMissing(file_id) from exc
-        last = grid_out.length - 1 if end is None else min(end, grid_out.length - 1)
-        remaining = last - start + 1
-        if start:
-            await grid_out.seek(start)
-        try:
-            while remaining > 0:
-                chunk = await grid_out.readchunk()
-                if not chunk:
-                    break
-                piece = chunk[:remaining]
-                remaining -= len(piece)
-                yield piece
-        finally:
-            await grid_out.close()
+        """Yield bytes start..end (inclusive end, as in HTTP ranges), a chunk at a time.
+
+        Chunks are fetched a batch at a time by a bounded range of the (files_id, n) index:
+        one query per few MiB, and no seek through what comes before `start`.
+        """
+        files = await self._files.find_one({"_id": _object_id(file_id)})
+        if files is None:
+            raise FileMissing(file_id)
+        length, size = int(files["length"]), int(files["chunkSize"])
+        last = length - 1 if end is None else min(end, length - 1)
+        n, last_n = start // size, last // size
+        while start <= last and n <= last_n:
+            upto = min(n + READ_BATCH_CHUNKS, last_n + 1)
+            cursor = self._chunks.find({"files_id": files["_id"], "n": {"$gte": n, "$lt": upto}})
+            docs = sorted(await cursor.to_list(), key=lambda doc: int(doc["n"]))
+            if [int(doc["n"]) for doc in docs] != list(range(n, upto)):
+                raise FileMissing(f"{file_id}: chunks {n}..{upto - 1} are not all stored")
+            for doc in docs:
+                offset = int(doc["n"]) * size
+                data = bytes(doc["data"])
+                yield data[max(0, start - offset) : last - offset + 1]
+            n = upto
 
     async def delete(self, file_id: str) -> None:
         """Delete a file; deleting one that is gone is not an error."""
@@ -109,3 +123,38 @@ class GridFSStore:
             await self._bucket.delete(_object_id(file_id))
         except (NoFile, FileMissing):
             return
+
+    def tail(
+        self, file_id: str, *, still_wanted: Callable[[], Awaitable[bool]], stall_seconds: float
+    ) -> GridFSTail:
+        """Read a file of this bucket while it is still being written."""
+        return GridFSTail(
+            self._db, self._name, file_id, still_wanted=still_wanted, stall_seconds=stall_seconds
+        )
+
+    def writer(self) -> GridFSWriter:
+        """A writer for a new file of this bucket: its id is known before it is complete."""
+        return GridFSWriter(self._db, self._name, CHUNK_SIZE)
+
+    async def ids_completed_before(
+        self, cutoff: datetime, after: str | None, limit: int
+    ) -> list[str]:
+        """Ids of files completed before cutoff, in id order, starting after `after` (paging)."""
+        query: dict[str, Any] = {"uploadDate": {"$lt": cutoff}}
+        if after is not None:
+            query["_id"] = {"$gt": _object_id(after)}
+        docs = await self._files.find(query, {"_id": 1}).sort("_id", 1).limit(limit).to_list()
+        return [str(doc["_id"]) for doc in docs]
+
+    async def delete_unfinished(self, started_before: datetime) -> int:
+        """Delete chunks of writes begun before the cutoff that never completed; how many files."""
+        ids = await self._chunks.distinct(
+            "files_id", {"files_id": {"$lt": ObjectId.from_datetime(started_before)}}
+        )
+        if not ids:
+            return 0
+        present = {doc["_id"] async for doc in self._files.find({"_id": {"$in": ids}}, {"_id": 1})}
+        missing = [file_id for file_id in ids if file_id not in present]
+        if missing:
+            await self._chunks.delete_many({"files_id": {"$in": missing}})
+        return len(missing)

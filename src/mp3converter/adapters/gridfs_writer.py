@@ -44,7 +44,9 @@ class GridFSWriter:
                 await self._insert_batch()
 
     async def close(self, filename: str, metadata: dict[str, Any]) -> None:
-        """Insert the last chunks, then the files document that makes the file visible."""
+        """Insert the last chunks, then the files document that makes the file visible (its
+        metadata gains the size and SHA-256 of the content)."""
+        metadata = {**metadata, "size": self.size, "sha256": self.digest.hexdigest()}
         if self._pending:
             self._add_chunk(bytes(self._pending))
             self._pending.clear()

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Literal
 
 from pymongo import DESCENDING, ReturnDocument
 
 from mp3converter.adapters.mongo import Database, Document
 from mp3converter.contracts import utcnow
-from mp3converter.domain.jobs import ALLOWED_FROM, Job, JobError, JobStatus
+from mp3converter.domain.jobs import ALLOWED_FROM, FINAL, Job, JobError, JobStatus
+from mp3converter.domain.quotas import Usage
+
+FileField = Literal["video_file_id", "mp3_file_id"]
+IN_FLIGHT = [JobStatus.QUEUED.value, JobStatus.CONVERTING.value]
 
 
 def _to_job(doc: Document) -> Job:
@@ -40,6 +46,12 @@ class JobStore:
         docs = await cursor.skip(skip).limit(limit).to_list()
         return [_to_job(doc) for doc in docs]
 
+    async def in_flight_for_owner(self, owner_id: str, limit: int) -> list[Job]:
+        """A user's queued and converting jobs, newest first."""
+        query: Document = {"owner_id": owner_id, "status": {"$in": IN_FLIGHT}}
+        cursor = self._jobs.find(query).sort("created_at", DESCENDING).limit(limit)
+        return [_to_job(doc) for doc in await cursor.to_list()]
+
     async def move(self, job_id: str, target: JobStatus, **fields: Any) -> Job | None:
         """Move the job to `target` if its state allows it; None if it did not move."""
         update: Document = {"status": target.value, "updated_at": utcnow(), **fields}
@@ -60,5 +72,59 @@ class JobStore:
         )
 
     async def delete(self, job_id: str) -> None:
-        """Forget a job (only used to undo a job whose command could not be published)."""
+        """Forget a job: an undone upload, or a record past its retention."""
         await self._jobs.delete_one({"_id": job_id})
+
+    async def set_video_size(self, job_id: str, size: int) -> None:
+        """Record the size of a video whose job was queued while it still uploaded."""
+        await self._jobs.update_one({"_id": job_id}, {"$set": {"video_size_bytes": size}})
+
+    async def forget_file(self, job_id: str, field: FileField) -> None:
+        """Record that the job's video or MP3 is no longer stored."""
+        await self._jobs.update_one({"_id": job_id}, {"$set": {field: None}})
+
+    async def usage(self, owner_id: str) -> Usage:
+        """Jobs of the owner not yet final, and the bytes of the files their jobs still hold."""
+        in_flight = await self._jobs.count_documents(
+            {"owner_id": owner_id, "status": {"$in": IN_FLIGHT}}
+        )
+        stored_bytes = 0
+        for field, size in (
+            ("video_file_id", "video_size_bytes"),
+            ("mp3_file_id", "mp3_size_bytes"),
+        ):
+            cursor = await self._jobs.aggregate(
+                [
+                    {"$match": {"owner_id": owner_id, field: {"$ne": None}}},
+                    {"$group": {"_id": None, "bytes": {"$sum": f"${size}"}}},
+                ]
+            )
+            stored_bytes += sum([int(doc["bytes"]) async for doc in cursor])
+        return Usage(jobs_in_flight=in_flight, stored_bytes=stored_bytes)
+
+    async def with_expired_mp3(self, now: datetime, limit: int) -> list[Job]:
+        """Done jobs whose MP3 is still stored past its expiry."""
+        query = {
+            "status": JobStatus.DONE.value,
+            "mp3_file_id": {"$ne": None},
+            "expires_at": {"$lte": now},
+        }
+        return await self._find(query, limit)
+
+    async def past_retention(self, now: datetime, limit: int) -> list[Job]:
+        """Jobs whose record is due to be deleted."""
+        return await self._find({"purge_at": {"$lte": now}}, limit)
+
+    async def final_with_video(self, statuses: Iterable[JobStatus], limit: int) -> list[Job]:
+        """Final jobs (of these statuses) that still hold their video."""
+        wanted = [s.value for s in statuses if s in FINAL]
+        return await self._find({"status": {"$in": wanted}, "video_file_id": {"$ne": None}}, limit)
+
+    async def referenced(self, field: FileField, file_ids: list[str]) -> set[str]:
+        """Which of these file ids a job refers to."""
+        cursor = self._jobs.find({field: {"$in": file_ids}}, {field: 1})
+        return {doc[field] async for doc in cursor}
+
+    async def _find(self, query: Document, limit: int) -> list[Job]:
+        docs = await self._jobs.find(query).limit(limit).to_list()
+        return [_to_job(doc) for doc in docs]

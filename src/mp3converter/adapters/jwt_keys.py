@@ -9,7 +9,6 @@ import logging
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -75,19 +74,31 @@ class TokenIssuer:
         """The JWK Set served at /.well-known/jwks.json."""
         return {"keys": [self.jwk]}
 
-    def issue(self, *, subject: str, email: str, admin: bool) -> str:
-        """A signed JWT with sub, email, admin, iat, exp, iss, aud and jti."""
-        now = utcnow()
-        claims = {
+    def issue(
+        self,
+        *,
+        subject: str,
+        email: str,
+        admin: bool,
+        ttl_seconds: int | None = None,
+        api_key_id: str | None = None,
+    ) -> str:
+        """A signed JWT with sub, email, admin, iat, exp, iss, aud, jti (and `key` for a token
+        exchanged for an API key)."""
+        issued_at = utcnow().timestamp()
+        claims: dict[str, Any] = {
             "sub": subject,
             "email": email,
             "admin": admin,
-            "iat": now,
-            "exp": now + timedelta(seconds=self.ttl_seconds),
+            # Fractional seconds: a token issued just after a revocation in the same second counts.
+            "iat": issued_at,
+            "exp": issued_at + (ttl_seconds or self.ttl_seconds),
             "iss": self.issuer,
             "aud": self.audience,
             "jti": uuid.uuid4().hex,
         }
+        if api_key_id is not None:
+            claims["key"] = api_key_id
         return jwt.encode(claims, self.key, algorithm=ALGORITHM, headers={"kid": self.jwk["kid"]})
 
 

@@ -2,10 +2,7 @@
 
 import re
 
-NOT_MEDIA = "not-media"
-NO_AUDIO = "no-audio"
-TRUNCATED_INPUT = "truncated-input"
-CONVERSION_FAILED = "conversion-failed"
+from mp3converter.domain.jobs import FailureCode
 
 _MAX_REASON = 200
 # ffmpeg's closing lines repeat the error without saying what went wrong.
@@ -16,7 +13,7 @@ _CONTEXT_PREFIX = re.compile(r"^\[[^\]]* @ 0x[0-9a-f]+\]\s*")
 class MediaError(Exception):
     """The input cannot be converted; retrying will not help."""
 
-    def __init__(self, code: str, reason: str) -> None:
+    def __init__(self, code: FailureCode, reason: str) -> None:
         super().__init__(code, reason)
         self.code = code
         self.reason = reason

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import aio_pika
 from aio_pika.abc import (
@@ -17,12 +18,16 @@ from aio_pika.abc import (
 )
 from pydantic import ValidationError
 
-from mp3converter.contracts import ConvertVideo, Message
+from mp3converter.contracts import ConvertVideo, JobFailed, JobSucceeded, Message
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AbstractIncomingMessage], Awaitable[None]]
 PUBLISH_TIMEOUT_SECONDS = 10.0
+# Each step of stopping a consumer (cancel, close) waits at most this long for the broker.
+SHUTDOWN_STEP_SECONDS = 5.0
+# Before a message that failed on a transient error goes back to its queue.
+RETRY_PAUSE_SECONDS = 2.0
 T = TypeVar("T")
 
 
@@ -111,8 +116,8 @@ class Broker:
         dead = await channel.declare_exchange(t.dead, durable.DIRECT, durable=True)
         self._exchanges = {t.commands: commands, t.events: events}
         for queue_name, source, keys in (
-            (t.convert, commands, ["convert"]),
-            (t.notification, events, ["job.succeeded", "job.failed"]),
+            (t.convert, commands, [ConvertVideo.ROUTING_KEY]),
+            (t.notification, events, [JobSucceeded.ROUTING_KEY, JobFailed.ROUTING_KEY]),
         ):
             queue = await channel.declare_queue(
                 queue_name,
@@ -152,13 +157,24 @@ class Broker:
             timeout=PUBLISH_TIMEOUT_SECONDS,
         )
 
-    async def consume(self, queue_name: str, handler: Handler, *, prefetch: int = 1) -> Consumer:
+    async def consume(
+        self, queue_name: str, handler: Handler, *, prefetch: int = 1
+    ) -> Subscription:
         """Start delivering messages of a queue to handler on a channel of its own."""
         channel = await self._connection.channel()
         await channel.set_qos(prefetch_count=prefetch)
         queue = await channel.get_queue(queue_name, ensure=True)
         tag = await queue.consume(handler, no_ack=False)
-        return Consumer(channel, queue_name, tag)
+        return Subscription(channel, queue_name, tag)
+
+    async def watch_events(self, handler: Handler) -> Subscription:
+        """This process's own queue of every job event (exclusive, deleted with the connection):
+        live updates, acked on receipt; a restarted process starts afresh."""
+        channel = await self._connection.channel()
+        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await queue.bind(self.topology.events, routing_key="job.#")
+        tag = await queue.consume(handler, no_ack=True)
+        return Subscription(channel, queue.name, tag)
 
     async def check(self) -> None:
         """Raise if the connection is down right now (for readiness)."""
@@ -171,7 +187,7 @@ class Broker:
 
 
 @dataclass
-class Consumer:
+class Subscription:
     """A running consumer that can be stopped before the connection closes."""
 
     channel: AbstractChannel
@@ -179,13 +195,27 @@ class Consumer:
     tag: str
 
     async def cancel(self) -> None:
-        """Stop receiving new deliveries; the one being handled may still be acked."""
-        queue = await self.channel.get_queue(self.queue_name, ensure=False)
-        await queue.cancel(self.tag)
+        """Stop receiving new deliveries; the one being handled may still be acked. Bounded: a
+        broker that does not answer (or a connection being re-established) never holds a
+        shutdown; raises TimeoutError then."""
+        async with asyncio.timeout(SHUTDOWN_STEP_SECONDS):
+            queue = await self.channel.get_queue(self.queue_name, ensure=False)
+            await queue.cancel(self.tag)
 
     async def close(self) -> None:
-        """Close the channel; deliveries not acked by now return to the queue."""
-        await self.channel.close()
+        """Close the channel; deliveries not acked by now return to the queue (bounded too:
+        a channel the broker never confirms closed is dropped with its connection)."""
+        try:
+            async with asyncio.timeout(SHUTDOWN_STEP_SECONDS):
+                await self.channel.close()
+        except TimeoutError:
+            log.warning("channel of %s not closed in time; left to the connection", self.queue_name)
+
+    async def stop(self) -> None:
+        """Cancel (if the connection still allows it), then close."""
+        with suppress(Exception):
+            await self.cancel()
+        await self.close()
 
 
 def delivery_count(message: AbstractIncomingMessage) -> int:
@@ -218,3 +248,53 @@ async def decode_or_reject(
         log.error("malformed message %s (%s); dead-lettering it", message.message_id, message.type)
         await message.reject(requeue=False)
         return None
+
+
+class MessageHandler(Generic[T]):
+    """The one consumer policy: decode or dead-letter; ack when handled or permanently failed;
+    requeue after a pause on anything else, so the queue's delivery limit dead-letters it."""
+
+    def __init__(
+        self,
+        decode: Callable[[bytes], T],
+        handle: Callable[[T], Awaitable[None]],
+        *,
+        permanent: tuple[type[Exception], ...] = (),
+    ) -> None:
+        self._decode = decode
+        self._handle = handle
+        self._permanent = permanent
+        self._busy = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    async def __call__(self, message: AbstractIncomingMessage) -> None:
+        """Handle one delivery and settle it."""
+        value = await decode_or_reject(message, self._decode)
+        if value is None:
+            return
+        self._busy += 1
+        self.idle.clear()
+        try:
+            await self._settle(message, value)
+        finally:
+            self._busy -= 1
+            if not self._busy:
+                self.idle.set()
+
+    async def _settle(self, message: AbstractIncomingMessage, value: T) -> None:
+        try:
+            await self._handle(value)
+        except self._permanent:
+            log.exception("message %s failed for good; dropping it", message.message_id)
+        except Exception:
+            log.exception(
+                "message %s hit a transient error (delivery %d); requeueing in %.0f s",
+                message.message_id,
+                delivery_count(message) + 1,
+                RETRY_PAUSE_SECONDS,
+            )
+            await asyncio.sleep(RETRY_PAUSE_SECONDS)
+            await message.nack(requeue=True)
+            return
+        await message.ack()

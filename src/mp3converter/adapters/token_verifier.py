@@ -12,6 +12,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from mp3converter.adapters.jwt_keys import ALGORITHM, jwk_to_public_key
+from mp3converter.adapters.revocations import Revocations
 
 REQUIRED_CLAIMS = ["sub", "email", "iat", "exp", "iss", "aud", "jti"]
 MIN_REFETCH_SECONDS = 5.0
@@ -28,7 +29,8 @@ class Principal:
     user_id: str
     email: str
     is_admin: bool
-    token_id: str
+    # The API key the token was exchanged for, if any: such callers cannot manage keys.
+    api_key_id: str | None = None
 
 
 class KeySource(Protocol):
@@ -85,10 +87,18 @@ class JwksKeys:
 class TokenVerifier:
     """Checks signature, issuer, audience, expiry and required claims."""
 
-    def __init__(self, keys: KeySource, *, issuer: str, audience: str) -> None:
+    def __init__(
+        self,
+        keys: KeySource,
+        *,
+        issuer: str,
+        audience: str,
+        revocations: Revocations | None = None,
+    ) -> None:
         self._keys = keys
         self._issuer = issuer
         self._audience = audience
+        self._revocations = revocations
 
     async def verify(self, token: str) -> Principal:
         """The principal of a valid token; InvalidToken otherwise."""
@@ -119,11 +129,17 @@ class TokenVerifier:
             raise InvalidToken("token expired") from exc
         except jwt.PyJWTError as exc:
             raise InvalidToken(f"invalid token: {exc}") from exc
+        user_id = str(claims["sub"])
+        if self._revocations is not None and await self._revocations.voids(
+            user_id, float(claims["iat"])
+        ):
+            raise InvalidToken("token revoked")
+        key = claims.get("key")
         return Principal(
-            user_id=str(claims["sub"]),
+            user_id=user_id,
             email=str(claims["email"]),
             is_admin=bool(claims.get("admin", False)),
-            token_id=str(claims["jti"]),
+            api_key_id=str(key) if key is not None else None,
         )
 
 

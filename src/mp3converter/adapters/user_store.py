@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from mp3converter.adapters.mongo import Database, Document
@@ -53,3 +54,19 @@ class UserStore:
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:
         """Store a rehashed password (after argon2 parameters changed)."""
         await self._users.update_one({"_id": user_id}, {"$set": {"password_hash": password_hash}})
+
+    async def list(self, limit: int, skip: int = 0) -> list[User]:
+        """Users, oldest first."""
+        cursor = self._users.find({}).sort("created_at", ASCENDING).skip(skip).limit(limit)
+        return [_to_user(doc) for doc in await cursor.to_list()]
+
+    async def update(self, user_id: str, **fields: bool) -> User | None:
+        """Set `disabled` or `is_admin`; the updated user, or None if there is none."""
+        doc = await self._users.find_one_and_update(
+            {"_id": user_id}, {"$set": fields}, return_document=ReturnDocument.AFTER
+        )
+        return None if doc is None else _to_user(doc)
+
+    async def delete(self, user_id: str) -> bool:
+        """Delete the user; whether there was one."""
+        return (await self._users.delete_one({"_id": user_id})).deleted_count == 1

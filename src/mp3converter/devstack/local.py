@@ -11,10 +11,9 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from mp3converter.config import Settings
-from mp3converter.devstack.roles import RoleProcesses, base_environment, role_environment
+from mp3converter.config import OPS_PORT_OFFSET, ROLE_PORTS, Settings
+from mp3converter.devstack.processes import RoleProcesses, base_environment, role_environment
 from mp3converter.devstack.secantus import mongodb_url, start_secantus, stop_process
-from mp3converter.roles import ROLES
 
 DEFAULT_ADMIN_EMAIL = "admin@mp3converter.com"
 SECANTUS_PORT = 27018
@@ -62,7 +61,11 @@ def run_dev_stack(settings: Settings) -> int:
         email, password = admin_credentials(settings, data_dir)
         ports = {
             role: int(os.environ.get(f"{role.upper()}_PORT", default))
-            for role, default in ROLES.items()
+            for role, default in ROLE_PORTS.items()
+        }
+        ops_ports = {
+            role: int(os.environ.get(f"{role.upper()}_OPS_PORT", port + OPS_PORT_OFFSET))
+            for role, port in ports.items()
         }
         env = role_environment(
             base_environment(
@@ -75,7 +78,7 @@ def run_dev_stack(settings: Settings) -> int:
             ),
             ports,
         )
-        roles = RoleProcesses(env, ports, log_dir=data_dir / "logs")
+        roles = RoleProcesses(env, ports, ops_ports, log_dir=data_dir / "logs")
         roles.start()
         roles.wait_ready()
         gateway = f"http://127.0.0.1:{ports['gateway']}"

@@ -28,20 +28,20 @@ ALLOWED_FROM: dict[JobStatus, frozenset[JobStatus]] = {
 FINAL = frozenset({JobStatus.DONE, JobStatus.FAILED})
 
 
-def can_move(current: JobStatus, target: JobStatus) -> bool:
-    """Whether a job in `current` may move to `target`."""
-    return current in ALLOWED_FROM[target]
-
-
 class FailureCode(StrEnum):
     """Machine-readable reasons a job failed."""
 
     NOT_MEDIA = "not-media"
+    UNSUPPORTED_FORMAT = "unsupported-format"
+    PROBE_TIMEOUT = "probe-timeout"
     NO_AUDIO = "no-audio"
+    TOO_LONG = "too-long"
     TRUNCATED_INPUT = "truncated-input"
     CONVERSION_FAILED = "conversion-failed"
     CONVERSION_TIMEOUT = "conversion-timeout"
+    OUTPUT_TOO_LARGE = "output-too-large"
     SOURCE_MISSING = "source-missing"
+    UPLOAD_INCOMPLETE = "upload-incomplete"
     RETRIES_EXHAUSTED = "retries-exhausted"
 
 
@@ -73,6 +73,9 @@ class Job(BaseModel):
     video_size_bytes: int | None = None
     mp3_size_bytes: int | None = None
     duration_seconds: float | None = None
+    # Set when the job ends: when its MP3 is deleted, and when the record itself is.
+    expires_at: datetime | None = None
+    purge_at: datetime | None = None
 
     @property
     def is_final(self) -> bool:

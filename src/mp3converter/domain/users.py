@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+MIN_PASSWORD_LENGTH = 8
+
 
 def normalize_email(email: str) -> str:
     """Emails are unique regardless of case and surrounding spaces."""
@@ -22,3 +24,4 @@ class User(BaseModel):
     password_hash: str
     is_admin: bool
     created_at: datetime
+    disabled: bool = False

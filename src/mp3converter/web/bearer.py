@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Depends, Request
+from fastapi import Request
 
 from mp3converter.adapters.token_verifier import (
     InvalidToken,
@@ -15,7 +13,7 @@ from mp3converter.adapters.token_verifier import (
 from mp3converter.web.problems import Problem
 
 
-def _unauthorized(detail: str, error: str | None = "invalid_token") -> Problem:
+def unauthorized(detail: str, error: str | None = "invalid_token") -> Problem:
     challenge = 'Bearer realm="mp3converter"'
     if error:
         challenge += f', error="{error}"'
@@ -27,27 +25,22 @@ def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:
-        raise _unauthorized("missing bearer token", error=None)
+        raise unauthorized("missing bearer token", error=None)
     if scheme.lower() != "bearer" or not token.strip():
-        raise _unauthorized("the Authorization header must be 'Bearer <token>'")
+        raise unauthorized("the Authorization header must be 'Bearer <token>'")
     return token.strip()
 
 
 async def authenticate(verifier: TokenVerifier, request: Request) -> Principal:
     """The caller's principal; 401 for a bad token, 503 when the keys cannot be fetched."""
-    token = bearer_token(request)
+    return await verify_bearer(verifier, bearer_token(request))
+
+
+async def verify_bearer(verifier: TokenVerifier, token: str) -> Principal:
+    """The principal of an access token; 401 if it is not valid, 503 if keys are unavailable."""
     try:
         return await verifier.verify(token)
     except InvalidToken as exc:
-        raise _unauthorized(str(exc)) from exc
+        raise unauthorized(str(exc)) from exc
     except KeysUnavailable as exc:
         raise Problem(503, "auth-unavailable", "cannot verify tokens right now") from exc
-
-
-async def current_principal(request: Request) -> Principal:
-    """FastAPI dependency: the authenticated caller of this request."""
-    verifier: TokenVerifier = request.app.state.verifier
-    return await authenticate(verifier, request)
-
-
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

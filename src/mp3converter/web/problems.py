@@ -12,10 +12,12 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pymongo.errors import ConnectionFailure
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://mp3converter.com/problems/"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class Problem(Exception):
@@ -59,6 +61,17 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    # Starlette names only the first route matching the path; a path may have one per method.
+    # The OpenAPI document knows them all.
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        regex, _, _ = compile_path(template)
+        if regex.match(request.url.path):
+            methods |= {name.upper() for name in operations if name.upper() in _METHODS}
+    return sorted(methods)
+
+
 def _slug(status: int) -> str:
     return HTTPStatus(status).phrase.lower().replace(" ", "-").replace("'", "")
 
@@ -74,12 +87,11 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405 and (allowed := _allowed_methods(request)):
+            headers["Allow"] = ", ".join(allowed)
         return problem_response(
-            exc.status_code,
-            _slug(exc.status_code),
-            str(exc.detail),
-            request.url.path,
-            dict(exc.headers or {}),
+            exc.status_code, _slug(exc.status_code), str(exc.detail), request.url.path, headers
         )
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
@@ -144,7 +156,8 @@ def document_problems(app: FastAPI) -> None:
             problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
             for operation in (op for path in schema["paths"].values() for op in path.values()):
                 for code, response in operation.get("responses", {}).items():
-                    if code.isdigit() and int(code) >= 400:
+                    oauth = response.get("x-error-shape") == "oauth"
+                    if code.isdigit() and int(code) >= 400 and not oauth:
                         response["content"] = {MEDIA_TYPE: problem}
             app.openapi_schema = schema
         return app.openapi_schema

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from fastapi import Request, Response
@@ -37,14 +39,33 @@ FORWARD_RESPONSE = (
     "location",
     "www-authenticate",
     "retry-after",
+    "cache-control",
+    "x-accel-buffering",  # event streams ask NGINX not to buffer them
+    "idempotent-replayed",  # an upload answered from its Idempotency-Key
 )
 
 
 async def forward(
-    http: httpx.AsyncClient, request: Request, base: str, path: str, *, stream_body: bool
+    http: httpx.AsyncClient,
+    request: Request,
+    base: str,
+    path: str,
+    *,
+    stream_body: bool,
+    authorization: str | None = None,
 ) -> Response:
-    """Send the request to base+path and stream the answer back; 503 if upstream is away."""
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+    """Send the request to base+path and stream the answer back; 503 if upstream is away.
+
+    `authorization` replaces the client's Authorization header (an API key the gateway traded
+    for an access token); the client's X-Forwarded-For is replaced by the address it came from.
+    """
+    headers = {
+        k: v
+        for k, v in request.headers.items()
+        if k.lower() not in HOP_BY_HOP and k.lower() != "x-forwarded-for"
+    }
+    if authorization is not None:
+        headers["authorization"] = authorization
     if stream_body and "content-length" in request.headers:
         headers["content-length"] = request.headers["content-length"]
     if request.client is not None:
@@ -73,3 +94,44 @@ async def forward(
         headers=out,
         background=BackgroundTask(upstream.aclose),
     )
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """The internal roles the gateway forwards to, over one pooled HTTP client."""
+
+    http: httpx.AsyncClient
+    auth_url: str
+    upload_url: str
+    notification_url: str
+
+    async def to_auth(self, request: Request, path: str, **options: Any) -> Response:
+        """Forward to the auth role (options: stream_body, authorization; see forward)."""
+        return await self._to(self.auth_url, request, path, **options)
+
+    async def to_upload(self, request: Request, path: str, **options: Any) -> Response:
+        """Forward to the upload role (options: stream_body, authorization; see forward)."""
+        return await self._to(self.upload_url, request, path, **options)
+
+    async def to_notification(self, request: Request, path: str, **options: Any) -> Response:
+        """Forward to the notification role (webhooks; options as for to_auth)."""
+        return await self._to(self.notification_url, request, path, **options)
+
+    async def _to(
+        self,
+        base: str,
+        request: Request,
+        path: str,
+        *,
+        stream_body: bool = False,
+        authorization: str | None = None,
+    ) -> Response:
+        return await forward(
+            self.http, request, base, path, stream_body=stream_body, authorization=authorization
+        )
+
+    async def ready(self, base: str) -> None:
+        """Raise unless the role at base answers HTTP (its own readiness is on its ops port)."""
+        response = await self.http.get(f"{base}/", timeout=3.0)
+        if response.status_code >= 500:
+            response.raise_for_status()

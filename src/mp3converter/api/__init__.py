@@ -1,0 +1,1 @@
+"""The HTTP API: schemas, typed dependencies, and one router per resource."""

@@ -1,0 +1,46 @@
+"""Uploads, streamed through to the upload role without buffering."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from mp3converter.api.deps import DeclaredUploadSize, GatewayCaller, UpstreamDep
+from mp3converter.api.gateway.responses import PROBLEM
+from mp3converter.api.routes.uploads import IdempotencyKeyHeader
+from mp3converter.api.schemas import JobAccepted
+
+router = APIRouter()
+MULTIPART_FILE = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary", "minLength": 1}},
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/upload",
+    status_code=202,
+    response_model=JobAccepted,
+    responses={code: PROBLEM for code in (400, 401, 409, 413, 415, 422, 429, 503, 507)},
+    openapi_extra=MULTIPART_FILE,
+    summary="Upload a video (multipart field `file`); the body is streamed through",
+)
+async def upload(
+    request: Request,
+    caller: GatewayCaller,
+    upstream: UpstreamDep,
+    declared: DeclaredUploadSize,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    return await upstream.to_upload(
+        request, "/upload", stream_body=True, authorization=caller.authorization
+    )

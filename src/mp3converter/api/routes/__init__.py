@@ -1,0 +1,1 @@
+"""Routers of the roles that own each resource."""

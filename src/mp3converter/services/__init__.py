@@ -1,1 +1,0 @@
-"""One module per role; each builds its app or worker from Settings."""

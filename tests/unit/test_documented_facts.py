@@ -1,0 +1,33 @@
+"""Facts defined once in code and documented in the README: the two must not drift."""
+
+import re
+from pathlib import Path
+
+from mp3converter.adapters.media_formats import ALLOWED_DEMUXERS, FORMAT_WHITELIST
+from mp3converter.domain.jobs import FailureCode
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+# Demuxers that read other files or URLs named inside the upload; none may ever be allowed.
+REFERENCING = {"hls", "dash", "concat", "image2", "sdp", "rtsp", "imf", "webm_dash_manifest", "tee"}
+
+
+def test_nothing_on_the_list_opens_other_files() -> None:
+    assert REFERENCING.isdisjoint(ALLOWED_DEMUXERS)
+
+
+def test_the_whitelist_is_the_list() -> None:
+    assert FORMAT_WHITELIST.split(",") == list(ALLOWED_DEMUXERS)
+
+
+def test_the_readme_documents_every_allowed_format() -> None:
+    text = README.read_text()
+    for demuxer, label in ALLOWED_DEMUXERS.items():
+        assert f"| `{demuxer}` | {label} |" in text, demuxer
+
+
+def test_the_readme_explains_exactly_the_failure_codes_a_job_can_end_with() -> None:
+    documented = set(re.findall(r"^\| `([a-z-]+)` \| ", README.read_text(), re.MULTILINE))
+    codes = {code.value for code in FailureCode}
+    assert codes <= documented, codes - documented
+    # Other first-column backticks in README tables are the format list; nothing else.
+    assert documented - codes <= set(ALLOWED_DEMUXERS)
