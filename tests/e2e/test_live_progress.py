@@ -43,7 +43,9 @@ async def test_a_conversion_streams_progress_then_done(
             job_id = accepted.json()["job_id"]
             events = await _events_until_final(s.aiter_sse(), job_id)
         # Once final, the job's own stream sends its end and closes.
-        async with aconnect_sse(client, "GET", f"/jobs/{job_id}/events", headers=bearer(token)) as s:
+        async with aconnect_sse(
+            client, "GET", f"/jobs/{job_id}/events", headers=bearer(token)
+        ) as s:
             after = [sse.event async for sse in s.aiter_sse()]
     assert after == ["done"]
     names = [name for name, _ in events]
