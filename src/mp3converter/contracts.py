@@ -7,6 +7,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from mp3converter.domain.conversion_options import DEFAULT_OPTIONS, ConversionOptions
+
 
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
@@ -42,10 +44,14 @@ class ConvertVideo(Message):
 
     ROUTING_KEY: ClassVar[str] = "convert"
     type: Literal["ConvertVideo"] = "ConvertVideo"
+    # Version 2 added the options; a converter accepts both versions.
+    version: Literal[1, 2] = 2  # type: ignore[assignment]  # pydantic narrows per class
     video_file_id: str
     # The video is still arriving, and can be read front to back as it does (optional: commands
     # of earlier versions convert the complete file).
     streaming: bool = False
+    # What the owner asked for (version 2; a version-1 command converts with the defaults).
+    options: ConversionOptions = DEFAULT_OPTIONS
 
 
 class JobQueued(Message):

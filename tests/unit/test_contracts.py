@@ -13,6 +13,7 @@ from mp3converter.contracts import (
     JobSucceeded,
     Message,
 )
+from mp3converter.domain.conversion_options import ConversionOptions, Cover
 
 WHEN = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 BASE = {"job_id": "job-1", "owner_id": "user-1", "occurred_at": WHEN}
@@ -47,7 +48,7 @@ IDS = [type(m).__name__ for m in MESSAGES]
 def test_message_round_trips_through_json(message: Message) -> None:
     again = type(message).model_validate_json(message.model_dump_json())
     assert again == message
-    assert again.version == 1
+    assert again.version == (2 if isinstance(message, ConvertVideo) else 1)
     assert again.occurred_at == WHEN
 
 
@@ -66,7 +67,7 @@ def test_extra_fields_are_rejected(message: Message) -> None:
 @pytest.mark.parametrize("message", MESSAGES, ids=IDS)
 @pytest.mark.parametrize(
     ("field", "bad"),
-    [("job_id", 42), ("job_id", ""), ("owner_id", None), ("version", 2), ("occurred_at", "soon")],
+    [("job_id", 42), ("job_id", ""), ("owner_id", None), ("version", 3), ("occurred_at", "soon")],
 )
 def test_wrong_types_are_rejected(message: Message, field: str, bad: object) -> None:
     data = {**message.model_dump(), field: bad}
@@ -146,3 +147,24 @@ def test_job_event_validates_against_the_chosen_type() -> None:
     data = {**MESSAGES[1].model_dump(mode="json"), "type": "JobFailed"}
     with pytest.raises(ValidationError, match="reason"):
         JOB_EVENT.validate_python(data)
+
+
+def test_version_two_is_only_for_convert_video() -> None:
+    data = {**MESSAGES[1].model_dump(), "version": 2}
+    with pytest.raises(ValidationError, match="version"):
+        JobQueued.model_validate(data)
+
+
+def test_a_version_one_command_without_options_converts_with_the_defaults() -> None:
+    old = {**BASE, "version": 1, "type": "ConvertVideo", "video_file_id": "f" * 24}
+    command = ConvertVideo.model_validate(old)
+    assert command.version == 1
+    assert command.options == ConversionOptions()
+
+
+def test_options_travel_in_the_command() -> None:
+    options = ConversionOptions(bitrate=128, channels=1, title="Ünïcode — talk", cover=Cover.NONE)
+    command = ConvertVideo(**BASE, video_file_id="f" * 24, options=options)
+    again = ConvertVideo.model_validate_json(command.model_dump_json())
+    assert again.options == options
+    assert again.version == 2

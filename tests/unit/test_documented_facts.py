@@ -4,7 +4,9 @@ import re
 from pathlib import Path
 
 from mp3converter.adapters.media_formats import ALLOWED_DEMUXERS, FORMAT_WHITELIST
+from mp3converter.domain.conversion_options import OPTION_FIELDS
 from mp3converter.domain.jobs import FailureCode
+from mp3converter.domain.presets import PRESETS
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 # Demuxers that read other files or URLs named inside the upload; none may ever be allowed.
@@ -29,5 +31,14 @@ def test_the_readme_explains_exactly_the_failure_codes_a_job_can_end_with() -> N
     documented = set(re.findall(r"^\| `([a-z-]+)` \| ", README.read_text(), re.MULTILINE))
     codes = {code.value for code in FailureCode}
     assert codes <= documented, codes - documented
-    # Other first-column backticks in README tables are the format list; nothing else.
-    assert documented - codes <= set(ALLOWED_DEMUXERS)
+    # Other first-column backticks in README tables are the format list, the conversion options
+    # and the presets; nothing else.
+    assert documented - codes <= {*ALLOWED_DEMUXERS, *OPTION_FIELDS, *PRESETS}
+
+
+def test_the_readme_documents_every_option_and_preset() -> None:
+    text = README.read_text()
+    for name in OPTION_FIELDS:
+        assert re.search(rf"^\| [^|]*`{name}`[^|]*\|", text, re.MULTILINE), name
+    for name in PRESETS:
+        assert f"| `{name}` |" in text, name

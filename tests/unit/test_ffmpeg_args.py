@@ -5,8 +5,9 @@ from typing import Any
 
 import pytest
 
-from mp3converter.adapters.ffmpeg import STDIN, FfmpegTranscoder, MediaInfo, media_info_from_probe
+from mp3converter.adapters.ffmpeg import STDIN, FfmpegTranscoder
 from mp3converter.adapters.media_errors import MediaError, reason_from_stderr
+from mp3converter.adapters.media_info import AudioStream, MediaInfo, media_info_from_probe
 from mp3converter.domain.jobs import FailureCode
 
 SRC = "file:/work/in.mp4"
@@ -71,7 +72,13 @@ def test_probe_prefers_the_audio_stream_duration() -> None:
 
     info = media_info_from_probe(probe_json([video, audio]))
 
-    assert info == MediaInfo(duration_seconds=5.0, has_audio=True, audio_codec="aac")
+    assert info == MediaInfo(
+        duration_seconds=5.0,
+        has_audio=True,
+        audio_codec="aac",
+        audio_streams=(AudioStream("aac", 5.0),),
+        has_video=True,
+    )
 
 
 def test_probe_falls_back_to_the_format_duration() -> None:
@@ -84,7 +91,9 @@ def test_probe_falls_back_to_the_format_duration() -> None:
 def test_probe_without_audio_stream_or_duration() -> None:
     info = media_info_from_probe(probe_json([{"codec_type": "video"}], duration="N/A"))
 
-    assert info == MediaInfo(duration_seconds=None, has_audio=False, audio_codec=None)
+    assert info == MediaInfo(
+        duration_seconds=None, has_audio=False, audio_codec=None, has_video=True
+    )
 
 
 def test_reason_is_the_last_meaningful_stderr_line_without_context_prefix() -> None:

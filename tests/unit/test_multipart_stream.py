@@ -10,6 +10,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from mp3converter.web.file_part_reader import MAX_FIELD_BYTES, MAX_FIELDS
 from mp3converter.web.multipart_stream import (
     FilePart,
     FileTooLarge,
@@ -19,6 +20,7 @@ from mp3converter.web.multipart_stream import (
     NotMultipart,
     capped,
     open_file_field,
+    open_form,
 )
 
 BOUNDARY = "test-boundary-4f2c9e"
@@ -382,3 +384,35 @@ async def test_capped_stops_at_the_first_chunk_past_the_limit() -> None:
         async for _ in capped(body(), 35):
             pass
     assert pulled == 4
+
+
+@pytest.mark.parametrize("size", CHUNK_SIZES)
+async def test_fields_before_the_file_are_known_when_it_opens_the_rest_when_it_ends(
+    size: int,
+) -> None:
+    body = form(
+        part('name="bitrate"', b"128"),
+        part('name="title"', "Grüße".encode()),
+        part('name="file"; filename="a.mp4"', TRICKY_PAYLOAD),
+        part('name="channels"', b"1"),
+    )
+    upload = await open_form(chunks(body, size), CONTENT_TYPE)
+    # (a chunk that holds the whole body has the field after the file parsed too)
+    assert upload.fields()[:2] == [("bitrate", b"128"), ("title", "Grüße".encode())]
+    assert await read_all(upload.data) == TRICKY_PAYLOAD
+    assert upload.fields()[-1] == ("channels", b"1")
+    assert len(upload.fields()) == 3
+
+
+async def test_a_long_field_is_cut_just_past_the_limit() -> None:
+    body = form(part('name="comment"', b"x" * 100_000), part('name="file"; filename="a"', b"A"))
+    upload = await open_form(chunks(body, 4096), CONTENT_TYPE)
+    [(name, value)] = upload.fields()
+    assert (name, len(value)) == ("comment", MAX_FIELD_BYTES + 1)
+
+
+async def test_too_many_fields_are_a_malformed_form() -> None:
+    fields = [part(f'name="f{n}"', b"v") for n in range(MAX_FIELDS + 1)]
+    body = form(*fields, part('name="file"; filename="a"', b"A"))
+    with pytest.raises(MultipartError, match="fields"):
+        await open_form(chunks(body, 7), CONTENT_TYPE)

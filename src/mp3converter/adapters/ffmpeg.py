@@ -1,17 +1,20 @@
-"""ffmpeg/ffprobe adapter: probe a media file and extract its first audio stream as MP3.
+"""ffmpeg/ffprobe adapter: probe a media file and write one of its audio streams as MP3.
 
 Every child runs confined (see child_process) under its own deadline, opens only the scratch file
 (`file` protocol) and only the formats of media_formats.
 """
 
+from __future__ import annotations
+
 import asyncio
 import json
+import logging
 import math
 import signal
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from mp3converter.adapters.child_process import (
     ChildLimits,
@@ -21,30 +24,53 @@ from mp3converter.adapters.child_process import (
     read_tail,
     spawn,
 )
+from mp3converter.adapters.ffmpeg_args import (
+    STDIN,
+    Window,
+    conversion_args,
+    file_url,
+    frame_args,
+    input_guard,
+    loudnorm_analysis,
+    measure_args,
+    window,
+)
 from mp3converter.adapters.ffmpeg_progress import ProgressParser, fraction
 from mp3converter.adapters.media_errors import MediaError, reason_from_stderr
-from mp3converter.adapters.media_formats import FORMAT_WHITELIST, SUPPORTED_SUMMARY
+from mp3converter.adapters.media_formats import SUPPORTED_SUMMARY
+from mp3converter.adapters.media_info import (
+    PROBE_ENTRIES,
+    AudioStream,
+    MediaInfo,
+    media_info_from_probe,
+)
+from mp3converter.domain.conversion_options import DEFAULT_OPTIONS, ConversionOptions, Cover
 from mp3converter.domain.jobs import FailureCode
 from mp3converter.domain.limits import MediaLimits
+from mp3converter.domain.loudness import (
+    LoudnessMode,
+    LoudnessReport,
+    Plan,
+    dynamic,
+    parse_ebur128_summary,
+    parse_loudnorm_analysis,
+    parse_loudnorm_output,
+    plan,
+    report,
+)
 
+__all__ = ["STDIN", "AudioStream", "ConversionResult", "FfmpegTranscoder", "MediaInfo"]
+log = logging.getLogger(__name__)
 ProgressCallback = Callable[[float], Awaitable[None]]
 T = TypeVar("T")
 
 # Just under ffmpeg's 0.5 s period, so timing jitter does not drop every other block.
 _PROGRESS_INTERVAL = 0.45
-# Only what MediaInfo needs: a file's own tags never reach the role's memory.
-_PROBE_ENTRIES = "format=duration:stream=codec_type,codec_name,duration"
 _PROBE_OUTPUT_BYTES = 1024 * 1024
 # CPU seconds a child may use per second of its deadline (a backstop: the deadline acts first).
 _CPU_PER_WALL_SECOND = 2.0
-# ffmpeg reads the upload from its stdin when it is converted while it still arrives.
-STDIN = "pipe:0"
-
-
-def _input_guard(source: str) -> list[str]:
-    # One protocol: the scratch file, or the pipe; and only self-contained formats.
-    protocol = "pipe" if source == STDIN else "file"
-    return ["-protocol_whitelist", protocol, "-format_whitelist", FORMAT_WHITELIST]
+# A taken cover frame comes from this far into the video.
+COVER_AT_FRACTION = 0.1
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:
@@ -64,15 +90,11 @@ _PROBE = _Step("probing", FailureCode.PROBE_TIMEOUT, lambda limits: limits.probe
 _CONVERT = _Step(
     "conversion", FailureCode.CONVERSION_TIMEOUT, lambda limits: limits.conversion_seconds
 )
-
-
-@dataclass(frozen=True)
-class MediaInfo:
-    """What ffprobe says about a file; the duration is the first audio stream's if known."""
-
-    duration_seconds: float | None
-    has_audio: bool
-    audio_codec: str | None
+_MEASURE = _Step(
+    "measuring the loudness",
+    FailureCode.CONVERSION_TIMEOUT,
+    lambda limits: limits.conversion_seconds,
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +102,7 @@ class ConversionResult:
     """The MP3 that a conversion produced."""
 
     duration_seconds: float
+    loudness: LoudnessReport | None = None
 
 
 class FfmpegTranscoder:
@@ -101,7 +124,7 @@ class FfmpegTranscoder:
 
     async def probe(self, path: Path) -> MediaInfo:
         """Describe a media file, or raise MediaError (not-media, unsupported-format, ...)."""
-        return await self._probe(_file_url(path), path.parent, path.name, None)
+        return await self._probe(file_url(path), path.parent, path.name, None)
 
     async def probe_head(self, head: bytes, scratch: Path) -> MediaInfo:
         """Describe a file from its first bytes, read from a pipe (a file still uploading)."""
@@ -110,8 +133,8 @@ class FfmpegTranscoder:
     async def _probe(
         self, url: str, cwd: Path, name: str, stdin: AsyncIterable[bytes] | None
     ) -> MediaInfo:
-        args = [self._ffprobe, "-v", "error", *_input_guard(url), "-print_format", "json"]
-        args += ["-show_entries", _PROBE_ENTRIES, url]
+        args = [self._ffprobe, "-v", "error", *input_guard(url), "-print_format", "json"]
+        args += ["-show_entries", PROBE_ENTRIES, url]
         try:
             returncode, out, err = await self._child(
                 args, cwd, _PROBE, lambda stdout: read_at_most(stdout, _PROBE_OUTPUT_BYTES), stdin
@@ -129,19 +152,28 @@ class FfmpegTranscoder:
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise MediaError(FailureCode.NOT_MEDIA, "ffprobe could not describe the file") from exc
 
-    def build_args(self, source: str, dst: Path, info: MediaInfo) -> list[str]:
-        """The full ffmpeg argv that writes the first audio stream of the source (a `file:` URL,
-        or STDIN) to dst as MP3."""
-        if info.audio_codec == "mp3":
-            codec = ["-c:a", "copy"]
-        else:
-            codec = ["-c:a", "libmp3lame", "-q:a", str(self._vbr_quality)]
-        args = [self._ffmpeg, "-hide_banner", "-nostdin", "-y", *_input_guard(source)]
-        args += ["-i", source, "-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "0"]
-        # Stop a file that decodes longer than it claims just past the limit (checked after).
-        args += [*codec, "-t", f"{self.limits.max_media_seconds + 1:g}", "-id3v2_version", "3"]
-        args += ["-progress", "pipe:1", "-nostats"]
-        return [*args, "-f", "mp3", _file_url(dst)]
+    def build_args(
+        self,
+        source: str,
+        dst: Path,
+        info: MediaInfo,
+        options: ConversionOptions = DEFAULT_OPTIONS,
+        loudness: Plan | None = None,
+        frame: Path | None = None,
+    ) -> list[str]:
+        """The full ffmpeg argv that writes the chosen audio stream of the source (a `file:`
+        URL, or STDIN) to dst as MP3."""
+        return conversion_args(
+            self._ffmpeg,
+            source,
+            dst,
+            info,
+            options,
+            max_seconds=self.limits.max_media_seconds,
+            default_quality=self._vbr_quality,
+            loudness=loudness,
+            frame=frame,
+        )
 
     async def convert(
         self,
@@ -149,9 +181,11 @@ class FfmpegTranscoder:
         dst: Path,
         info: MediaInfo,
         on_progress: ProgressCallback | None = None,
+        options: ConversionOptions = DEFAULT_OPTIONS,
     ) -> ConversionResult:
         """Convert src to an MP3 at dst, reporting progress 0..1; dst is removed on MediaError."""
-        return await self._convert(_file_url(src), src.name, None, dst, info, on_progress, None)
+        job = _Run(file_url(src), src.name, None, dst, info, options, on_progress, None)
+        return await self._convert(job)
 
     async def convert_stream(
         self,
@@ -160,47 +194,93 @@ class FfmpegTranscoder:
         info: MediaInfo,
         on_progress: ProgressCallback | None = None,
         fraction_fed: Callable[[], float | None] | None = None,
+        options: ConversionOptions = DEFAULT_OPTIONS,
     ) -> ConversionResult:
         """Convert a file read front to back as it arrives (fed to ffmpeg's stdin) to dst.
 
         `fraction_fed` tells how much of the file has been fed: progress when the media does
-        not say how long it is (an MP3 without a header, an Ogg stream)."""
-        args = (STDIN, "the upload", chunks, dst, info, on_progress, fraction_fed)
-        return await self._convert(*args)
+        not say how long it is (an MP3 without a header, an Ogg stream). Options that need the
+        whole file first (loudness, a taken frame) are for `convert`."""
+        if options.needs_whole_file:
+            raise ValueError("loudness and a taken frame need the whole file: use convert()")
+        job = _Run(STDIN, "the upload", chunks, dst, info, options, on_progress, fraction_fed)
+        return await self._convert(job)
 
-    async def _convert(
-        self,
-        source: str,
-        name: str,
-        stdin: AsyncIterable[bytes] | None,
-        dst: Path,
-        info: MediaInfo,
-        on_progress: ProgressCallback | None,
-        fraction_fed: Callable[[], float | None] | None,
-    ) -> ConversionResult:
-        if not info.has_audio:
-            raise MediaError(FailureCode.NO_AUDIO, "the file has no audio stream")
-        limit = self.limits.max_media_seconds
-        if info.duration_seconds is not None and info.duration_seconds > limit:
-            reason = (
-                f"the media is {_clock(info.duration_seconds)} long; the limit is {_clock(limit)}"
-            )
-            raise MediaError(FailureCode.TOO_LONG, reason)
+    async def _convert(self, job: _Run) -> ConversionResult:
+        info, options = job.info, job.options
+        track = _chosen_track(info, options.audio_track)
+        self._check_length(info.duration_seconds)
+        span = window(options, track.duration_seconds)
+        if span.seconds is not None and span.seconds <= 0:
+            whole = _clock(track.duration_seconds or 0.0)
+            reason = f"start ({options.start:g} s) is not before the end of the media ({whole})"
+            raise MediaError(FailureCode.TRIM_OUT_OF_RANGE, reason)
         try:
+            chosen = await self._measure(job) if options.loudness is not None else None
+            frame = await self._frame(job) if options.cover is Cover.FRAME else None
             returncode, written, stderr = await self._child(
-                self.build_args(source, dst, info),
-                dst.parent,
+                self.build_args(job.source, job.dst, info, options, chosen, frame),
+                job.dst.parent,
                 _CONVERT,
                 lambda stdout: _follow_progress(
-                    stdout, info.duration_seconds, on_progress, fraction_fed
+                    stdout, span.seconds, job.on_progress, job.fraction_fed
                 ),
-                stdin,
+                job.stdin,
             )
-            self._check_exit(returncode, stderr.replace(source, name))
-            return self._verify(written, info)
+            self._check_exit(returncode, stderr.replace(job.source, job.name))
+            duration = self._verify(written, span, options)
         except MediaError:
-            await asyncio.to_thread(dst.unlink, missing_ok=True)
+            await asyncio.to_thread(job.dst.unlink, missing_ok=True)
             raise
+        loudness = None
+        if chosen is not None:
+            dynamic = chosen.mode is LoudnessMode.DYNAMIC
+            loudness = report(chosen, parse_loudnorm_output(stderr) if dynamic else None)
+        return ConversionResult(duration_seconds=duration, loudness=loudness)
+
+    def _check_length(self, seconds: float | None) -> None:
+        limit = self.limits.max_media_seconds
+        if seconds is not None and seconds > limit:
+            reason = f"the media is {_clock(seconds)} long; the limit is {_clock(limit)}"
+            raise MediaError(FailureCode.TOO_LONG, reason)
+
+    async def _measure(self, job: _Run) -> Plan:
+        """Pass one of loudness normalisation, over the part of the file the MP3 will hold."""
+        assert job.options.loudness is not None
+        if job.stdin is not None:
+            raise ValueError("loudness is measured on a stored file, not on a stream")
+        target = job.options.loudness
+        stderr = await self._measure_pass(job, None)
+        measured = parse_ebur128_summary(stderr)
+        if measured is None:
+            raise MediaError(FailureCode.CONVERSION_FAILED, "the loudness could not be measured")
+        chosen = plan(measured, target)
+        if chosen.mode is not LoudnessMode.DYNAMIC:
+            return chosen
+        analysis = parse_loudnorm_analysis(await self._measure_pass(job, loudnorm_analysis(target)))
+        if analysis is None:
+            raise MediaError(FailureCode.CONVERSION_FAILED, "the loudness could not be analysed")
+        return dynamic(target, analysis)
+
+    async def _measure_pass(self, job: _Run, analysis: str | None) -> str:
+        args = measure_args(self._ffmpeg, job.source, job.options, analysis)
+        returncode, _, stderr = await self._child(args, job.dst.parent, _MEASURE, _drain)
+        self._check_exit(returncode, stderr.replace(job.source, job.name))
+        return stderr
+
+    async def _frame(self, job: _Run) -> Path | None:
+        """A JPEG of the video at a tenth of its length; None (no cover) if there is no video
+        or it cannot be decoded: a missing cover never fails the job."""
+        if not job.info.has_video or job.stdin is not None:
+            return None
+        cover = job.dst.with_name("cover.jpg")
+        at = (job.info.duration_seconds or 0.0) * COVER_AT_FRACTION
+        args = frame_args(self._ffmpeg, job.source, at, cover)
+        returncode, _, stderr = await self._child(args, job.dst.parent, _PROBE, _drain)
+        if returncode != 0 or not await asyncio.to_thread(_non_empty, cover):
+            log.warning("no frame taken for the cover: %s", stderr[-300:].strip())
+            return None
+        return cover
 
     def _check_exit(self, returncode: int, stderr: str) -> None:
         if returncode == -signal.SIGXFSZ:
@@ -261,41 +341,61 @@ class FfmpegTranscoder:
             reason = f"{step.what} took longer than {seconds:g} s; stopped"
             raise MediaError(step.timeout_code, reason) from exc
 
-    def _verify(self, decoded: float, info: MediaInfo) -> ConversionResult:
+    def _verify(self, decoded: float, span: Window, options: ConversionOptions) -> float:
         # A cut-short input still converts with exit 0 into a shorter MP3. ffmpeg's own last
         # progress block says how long the MP3 is (within a frame): no second probe needed.
-        expected = info.duration_seconds
+        expected = span.seconds
         if expected is not None and decoded < expected - self._duration_tolerance:
             reason = f"decoded {decoded:.1f} s of {expected:.1f} s; the input is cut short"
             raise MediaError(FailureCode.TRUNCATED_INPUT, reason)
         if decoded <= 0:
+            if options.start:
+                reason = f"nothing to convert: start ({options.start:g} s) is past the media's end"
+                raise MediaError(FailureCode.TRIM_OUT_OF_RANGE, reason)
             raise MediaError(FailureCode.CONVERSION_FAILED, "ffmpeg produced no audio")
         # A file that hid or understated its length was cut just past the limit by `-t`.
         limit = self.limits.max_media_seconds
         if decoded > limit:
             reason = f"the audio runs past the limit of {_clock(limit)} (the file understated its length)"
             raise MediaError(FailureCode.TOO_LONG, reason)
-        return ConversionResult(duration_seconds=decoded)
+        return decoded
 
 
-def media_info_from_probe(data: dict[str, Any]) -> MediaInfo:
-    """Build MediaInfo from ffprobe's `-show_format -show_streams` JSON."""
-    fmt = data["format"]
-    audio = next((s for s in data.get("streams", []) if s.get("codec_type") == "audio"), None)
-    duration = _seconds(audio.get("duration")) if audio else None
-    return MediaInfo(
-        duration_seconds=duration if duration is not None else _seconds(fmt.get("duration")),
-        has_audio=audio is not None,
-        audio_codec=audio.get("codec_name") if audio else None,
+@dataclass(frozen=True)
+class _Run:
+    """One conversion: where the source is, what is wanted, whom to tell."""
+
+    source: str
+    name: str
+    stdin: AsyncIterable[bytes] | None
+    dst: Path
+    info: MediaInfo
+    options: ConversionOptions
+    on_progress: ProgressCallback | None
+    fraction_fed: Callable[[], float | None] | None
+
+
+def _chosen_track(info: MediaInfo, number: int) -> AudioStream:
+    track = info.track(number)
+    if track is not None:
+        return track
+    if not info.has_audio:
+        raise MediaError(FailureCode.NO_AUDIO, "the file has no audio stream")
+    count = info.audio_count
+    reason = (
+        f"audio_track {number} was asked for; the file has {count} audio "
+        f"stream{'s' if count != 1 else ''} (0 to {count - 1})"
     )
+    raise MediaError(FailureCode.NO_SUCH_AUDIO_TRACK, reason)
 
 
-def _seconds(value: object) -> float | None:
-    try:
-        seconds = float(str(value))
-    except ValueError:
-        return None
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+async def _drain(stdout: asyncio.StreamReader) -> None:
+    while await stdout.read(65536):
+        pass
+
+
+def _non_empty(path: Path) -> bool:
+    return path.exists() and path.stat().st_size > 0
 
 
 def _refuse_unsupported(stderr: str) -> None:
@@ -317,11 +417,6 @@ def _child_limits(limits: MediaLimits, deadline_seconds: float) -> ChildLimits:
 def _clock(seconds: float) -> str:
     whole = int(seconds)
     return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
-
-
-def _file_url(path: Path) -> str:
-    # Without the prefix, a name such as "concat:a|b" would be read as a protocol.
-    return f"file:{path}"
 
 
 async def _follow_progress(

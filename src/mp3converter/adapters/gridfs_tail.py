@@ -84,6 +84,10 @@ class GridFSTail:
         files = await self._files.find_one({"_id": self._file_id}, {"length": 1, "chunkSize": 1})
         if files is None:
             return False
+        if self._total_bytes is None and not await self._still_wanted():
+            # The upload has just ended, and its job with it: the options that followed the
+            # file changed, and the upload role queued the video again under a new job.
+            raise UploadAbandoned("the job was replaced when its upload ended")
         self._total_bytes = int(files["length"])
         total = math.ceil(int(files["length"]) / int(files["chunkSize"]))
         return read >= total

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from mp3converter.domain.download_links import DownloadLinks
 from mp3converter.domain.jobs import Job, JobError, JobStatus
+from mp3converter.domain.loudness import LoudnessReport
 from mp3converter.domain.users import MIN_PASSWORD_LENGTH
 
 MAX_OFFSET = 1_000_000  # deeper pages are not served (MongoDB skips are bounded integers)
@@ -41,6 +42,13 @@ class JobOut(BaseModel):
     )
     retained_until: datetime | None = Field(
         description="When the job record itself is deleted (final jobs)"
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The conversion options asked for (a preset's included); empty: defaults",
+    )
+    loudness: LoudnessReport | None = Field(
+        None, description="With `loudness`: what was measured and reached (done jobs)"
     )
 
 
@@ -81,6 +89,8 @@ def job_out(job: Job, links: DownloadLinks | None = None) -> JobOut:
         size_bytes=job.mp3_size_bytes,
         expires_at=job.expires_at,
         retained_until=job.purge_at,
+        options=job.options.public() if job.options is not None else {},
+        loudness=job.loudness,
     )
 
 

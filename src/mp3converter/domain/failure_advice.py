@@ -26,6 +26,14 @@ ADVICE: Mapping[FailureCode, str] = MappingProxyType(
             "The video has no sound track, so there is nothing to put in an MP3. "
             "Export it again with its audio, and upload that file."
         ),
+        FailureCode.NO_SUCH_AUDIO_TRACK: (
+            "The file has fewer audio tracks than the one asked for (counted from 0). "
+            "Upload it again with a lower audio_track, or leave it out for the first track."
+        ),
+        FailureCode.TRIM_OUT_OF_RANGE: (
+            "The start asked for is at or past the end of the media, so nothing is left to "
+            "convert. Upload it again with an earlier start."
+        ),
         FailureCode.TOO_LONG: (
             "The video is longer than the limit given above. "
             "Trim it to under that length, or split it into parts, and upload each part."

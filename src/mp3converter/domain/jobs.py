@@ -7,6 +7,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mp3converter.domain.conversion_options import ConversionOptions
+from mp3converter.domain.loudness import LoudnessReport
+
 
 class JobStatus(StrEnum):
     """Where a job is in its life."""
@@ -35,6 +38,8 @@ class FailureCode(StrEnum):
     UNSUPPORTED_FORMAT = "unsupported-format"
     PROBE_TIMEOUT = "probe-timeout"
     NO_AUDIO = "no-audio"
+    NO_SUCH_AUDIO_TRACK = "no-such-audio-track"
+    TRIM_OUT_OF_RANGE = "trim-out-of-range"
     TOO_LONG = "too-long"
     TRUNCATED_INPUT = "truncated-input"
     CONVERSION_FAILED = "conversion-failed"
@@ -73,6 +78,10 @@ class Job(BaseModel):
     video_size_bytes: int | None = None
     mp3_size_bytes: int | None = None
     duration_seconds: float | None = None
+    # What the owner asked for (None on jobs recorded before options existed), and the loudness
+    # measured and reached when they asked for one.
+    options: ConversionOptions | None = None
+    loudness: LoudnessReport | None = None
     # Set when the job ends: when its MP3 is deleted, and when the record itself is.
     expires_at: datetime | None = None
     purge_at: datetime | None = None

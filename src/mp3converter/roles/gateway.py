@@ -12,7 +12,16 @@ from fastapi import FastAPI
 
 from mp3converter import bootstrap
 from mp3converter.api.deps import RoleState
-from mp3converter.api.gateway import accounts, api_keys, downloads, jobs, uploads, users, webhooks
+from mp3converter.api.gateway import (
+    accounts,
+    api_keys,
+    downloads,
+    jobs,
+    presets,
+    uploads,
+    users,
+    webhooks,
+)
 from mp3converter.config import Settings
 from mp3converter.web.key_exchange import KeyExchange
 from mp3converter.web.proxy import Upstream
@@ -57,6 +66,6 @@ def create_app(settings: Settings) -> FastAPI:
         version="1",
         lifespan=partial(lifespan, settings),
     )
-    for module in (accounts, users, api_keys, uploads, jobs, downloads, webhooks):
+    for module in (accounts, users, api_keys, uploads, jobs, downloads, webhooks, presets):
         app.include_router(module.router)
     return finish_app(app, ROLE)

@@ -93,13 +93,15 @@ class ConvertJob:
                 await self._report(job, round(min(fraction, 0.99), 3))
 
             await self._report(job, 0.0)  # watchers learn that it converts
-            if command.streaming:
+            if command.streaming and not command.options.needs_whole_file:
                 result = await self._convert_arriving(job, command, target, on_progress)
             else:
                 source = tmp / "source"
                 await self._fetch(command.video_file_id, source)
                 info = await self.ffmpeg.probe(source)
-                result = await self.ffmpeg.convert(source, target, info, on_progress)
+                result = await self.ffmpeg.convert(
+                    source, target, info, on_progress, command.options
+                )
             name = mp3_name(job.filename)
             stored = await self.mp3s.save(
                 _file_chunks(target),
@@ -118,6 +120,7 @@ class ConvertJob:
             mp3_file_id=stored.file_id,
             mp3_size_bytes=stored.size,
             duration_seconds=round(result.duration_seconds, 3),
+            loudness=None if result.loudness is None else result.loudness.model_dump(),
             **self.retention.when_done(utcnow()),
         )
         if done is None:  # finished elsewhere meanwhile: keep theirs, drop ours
@@ -155,7 +158,7 @@ class ConvertJob:
         head = b"".join(first)
         info = await self.ffmpeg.probe_head(head, target.parent)
         return await self.ffmpeg.convert_stream(
-            _replay(head, chunks), target, info, on_progress, tail.fraction_read
+            _replay(head, chunks), target, info, on_progress, tail.fraction_read, command.options
         )
 
     async def _fetch(self, file_id: str, path: Path) -> None:

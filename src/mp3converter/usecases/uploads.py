@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterable
-from dataclasses import dataclass
+import uuid
+from collections.abc import AsyncIterable, Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from prometheus_client import Counter
@@ -15,6 +16,7 @@ from mp3converter.adapters.gridfs_writer import GridFSWriter
 from mp3converter.adapters.job_store import JobStore
 from mp3converter.adapters.rabbitmq import Broker
 from mp3converter.contracts import ConvertVideo, JobQueued, utcnow
+from mp3converter.domain.conversion_options import DEFAULT_OPTIONS, ConversionOptions
 from mp3converter.domain.jobs import Job, JobStatus
 from mp3converter.domain.quotas import Quota, QuotaExceeded
 from mp3converter.domain.streamable import HEAD_BYTES, reads_front_to_back
@@ -49,6 +51,7 @@ class Upload:
     job_id: str
     filename: str
     content_type: str
+    options: ConversionOptions = DEFAULT_OPTIONS
 
 
 @dataclass
@@ -68,24 +71,39 @@ class Uploads:
             raise QuotaRefused(exceeded)
         return self.quota.room(usage)
 
-    async def accept(self, upload: Upload, chunks: AsyncIterable[bytes]) -> Job:
+    async def accept(
+        self,
+        upload: Upload,
+        chunks: AsyncIterable[bytes],
+        final_options: Callable[[], ConversionOptions] | None = None,
+    ) -> Job:
         """Store the video and queue its job; undo everything if any step fails.
 
         A video that reads front to back is queued as soon as its head is stored, so the
         converter starts while the rest still arrives; others are queued once complete.
+        `upload.options` are those known when the file began; `final_options` tells them once
+        the body has ended (fields may follow the file). If they differ, the early job is
+        dropped (its converter stops as the upload closes) and the video queued under a new one.
         """
         writer = self.videos.writer()
         early: Job | None = None
         head = b""
+        streamable = not upload.options.needs_whole_file
         try:
             async for chunk in chunks:
                 await writer.write(chunk)
                 if early is None and len(head) < HEAD_BYTES:
                     head += chunk[: HEAD_BYTES - len(head)]
-                    if len(head) >= HEAD_BYTES and reads_front_to_back(head):
+                    if len(head) >= HEAD_BYTES and streamable and reads_front_to_back(head):
                         early = await self._queue(upload, str(writer.file_id), 0, streaming=True)
             if writer.size == 0:
                 raise EmptyUpload("the uploaded file is empty")
+            options = upload.options if final_options is None else final_options()
+            if options != upload.options:
+                if early is not None:
+                    await self.jobs.delete(early.job_id)
+                    early = None
+                upload = replace(upload, job_id=uuid.uuid4().hex, options=options)
             await writer.close(upload.filename, self._metadata(upload))
         except BaseException:
             await asyncio.shield(self._abandon(writer, early))  # even if the request is cancelled
@@ -128,6 +146,7 @@ class Uploads:
             updated_at=now,
             video_file_id=file_id,
             video_size_bytes=size,
+            options=upload.options,
         )
         try:
             await self.jobs.add(job)
@@ -136,7 +155,11 @@ class Uploads:
             if exceeded is not None:
                 raise QuotaRefused(exceeded)
             command = ConvertVideo(
-                job_id=job.job_id, owner_id=job.owner_id, video_file_id=file_id, streaming=streaming
+                job_id=job.job_id,
+                owner_id=job.owner_id,
+                video_file_id=file_id,
+                streaming=streaming,
+                options=upload.options,
             )
             await self.broker.publish(command)
         except QuotaRefused:

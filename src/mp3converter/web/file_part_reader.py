@@ -1,4 +1,5 @@
-"""Callback side of python-multipart's push parser, keeping only one file part's data."""
+"""Callback side of python-multipart's push parser: one file part's data, and the small form
+fields around it (before or after the file)."""
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser
@@ -7,10 +8,15 @@ from mp3converter.web.content_disposition import parse_content_disposition
 
 # Per part, for all header names and values together; a real part needs well under 1 KiB.
 MAX_PART_HEADER_BYTES = 16 * 1024
+# Form fields besides the file: how many, and how much of each value is kept (a longer value is
+# cut one byte past this, so whoever checks it still sees it is too long).
+MAX_FIELDS = 32
+MAX_FIELD_BYTES = 4096
 
 
 class FilePartReader:
-    """Parses body chunks, finds the first file part of a field and collects its data."""
+    """Parses body chunks, finds the first file part of a field and collects its data, and
+    keeps the other fields' names and (bounded) values."""
 
     def __init__(self, boundary: bytes, field_name: str) -> None:
         self._field_name = field_name
@@ -33,6 +39,8 @@ class FilePartReader:
         self._header_bytes = 0
         self._in_file = False
         self._file_data: list[bytes] = []
+        self._field: tuple[str, bytearray] | None = None
+        self.fields: list[tuple[str, bytes]] = []
         self.filename: str | None = None
         self.content_type = "application/octet-stream"
         self.file_done = False
@@ -65,9 +73,14 @@ class FilePartReader:
         self._header_value.clear()
 
     def _on_headers_finished(self) -> None:
+        disposition = parse_content_disposition(self._headers.get(b"content-disposition", b""))
+        if disposition.kind == "form-data" and disposition.name not in (None, self._field_name):
+            if len(self.fields) >= MAX_FIELDS:
+                raise MultipartParseError(f"the form has more than {MAX_FIELDS} fields")
+            self._field = (disposition.name, bytearray())
+            return
         if self.filename is not None:
             return
-        disposition = parse_content_disposition(self._headers.get(b"content-disposition", b""))
         wanted = disposition.kind == "form-data" and disposition.name == self._field_name
         # An empty filename is what browsers send for a file input left blank.
         if wanted and disposition.filename:
@@ -79,8 +92,15 @@ class FilePartReader:
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._in_file:
             self._file_data.append(data[start:end])
+        elif self._field is not None:
+            value = self._field[1]
+            room = max(0, MAX_FIELD_BYTES + 1 - len(value))
+            value += data[start : start + min(end - start, room)]
 
     def _on_part_end(self) -> None:
+        if self._field is not None:
+            self.fields.append((self._field[0], bytes(self._field[1])))
+            self._field = None
         if self._in_file:
             self._in_file = False
             self.file_done = True

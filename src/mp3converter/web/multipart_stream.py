@@ -1,4 +1,5 @@
-"""Streaming multipart/form-data reader: pipes one file part through without buffering it."""
+"""Streaming multipart/form-data reader: pipes one file part through without buffering it, and
+keeps the small fields around it."""
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -61,6 +62,20 @@ async def capped(body: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]
         yield chunk
 
 
+@dataclass(frozen=True)
+class UploadForm:
+    """An upload as it arrives: the file part, its data, and the other fields."""
+
+    part: FilePart
+    data: AsyncIterator[bytes]
+    _reader: FilePartReader
+
+    def fields(self) -> list[tuple[str, bytes]]:
+        """The other fields seen so far (name, value): those before the file once it opens,
+        all of them once `data` is exhausted."""
+        return list(self._reader.fields)
+
+
 async def open_file_field(
     body: AsyncIterator[bytes],
     content_type: str,
@@ -68,6 +83,17 @@ async def open_file_field(
     max_bytes: int | None = None,
 ) -> tuple[FilePart, AsyncIterator[bytes]]:
     """Read `body` up to the wanted file part's headers; return its metadata and data stream."""
+    form = await open_form(body, content_type, field_name, max_bytes)
+    return form.part, form.data
+
+
+async def open_form(
+    body: AsyncIterator[bytes],
+    content_type: str,
+    field_name: str = "file",
+    max_bytes: int | None = None,
+) -> UploadForm:
+    """Read `body` up to the wanted file part's headers; the other fields follow as they come."""
     try:
         reader = FilePartReader(_boundary(content_type), field_name)
     except FormParserError as exc:
@@ -81,7 +107,7 @@ async def open_file_field(
             raise MissingFileField(field_name)
         _feed(reader, chunk)
     part = FilePart(field_name, reader.filename, reader.content_type)
-    return part, _file_data(reader, body, max_bytes)
+    return UploadForm(part, _file_data(reader, body, max_bytes), reader)
 
 
 async def _file_data(

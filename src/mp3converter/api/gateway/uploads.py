@@ -8,8 +8,14 @@ from mp3converter.api.deps import DeclaredUploadSize, GatewayCaller, UpstreamDep
 from mp3converter.api.gateway.responses import PROBLEM
 from mp3converter.api.routes.uploads import IdempotencyKeyHeader
 from mp3converter.api.schemas import JobAccepted
+from mp3converter.domain.conversion_options import ConversionOptions
 
 router = APIRouter()
+# Every option is a text field of the form, before or after `file`.
+OPTION_FIELDS = {
+    name: {"type": "string", "description": field.description or name}
+    for name, field in ConversionOptions.model_fields.items()
+}
 MULTIPART_FILE = {
     "requestBody": {
         "required": True,
@@ -18,7 +24,10 @@ MULTIPART_FILE = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary", "minLength": 1}},
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "minLength": 1},
+                        **OPTION_FIELDS,
+                    },
                 }
             }
         },
@@ -32,7 +41,7 @@ MULTIPART_FILE = {
     response_model=JobAccepted,
     responses={code: PROBLEM for code in (400, 401, 409, 413, 415, 422, 429, 503, 507)},
     openapi_extra=MULTIPART_FILE,
-    summary="Upload a video (multipart field `file`); the body is streamed through",
+    summary="Upload a video (multipart field `file`, options as other fields); streamed through",
 )
 async def upload(
     request: Request,

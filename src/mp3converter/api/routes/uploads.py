@@ -26,6 +26,12 @@ from mp3converter.api.deps import (
 from mp3converter.api.schemas import JobAccepted
 from mp3converter.config import Settings
 from mp3converter.contracts import utcnow
+from mp3converter.domain.conversion_options import (
+    ConversionOptions,
+    FieldError,
+    InvalidOptions,
+    parse_options,
+)
 from mp3converter.domain.filenames import clean_filename
 from mp3converter.domain.idempotency import BadIdempotencyKey, parse_key, record_id
 from mp3converter.domain.jobs import Job, JobStatus
@@ -39,13 +45,13 @@ from mp3converter.usecases.uploads import (
 )
 from mp3converter.web.multipart_stream import (
     ENVELOPE_BYTES,
-    FilePart,
     FileTooLarge,
     MissingFileField,
     MultipartError,
     NotMultipart,
+    UploadForm,
     capped,
-    open_file_field,
+    open_form,
 )
 from mp3converter.web.problems import Problem
 
@@ -168,11 +174,15 @@ async def _receive(
     cap = min(limit, room)
     digest = hashlib.sha256()
     try:
-        part, data = await _file_part(request, limit, cap)
+        form = await _open_form(request, limit, cap)
         upload = replace(
-            upload, filename=clean_filename(part.filename), content_type=part.content_type
+            upload,
+            filename=clean_filename(form.part.filename),
+            content_type=form.part.content_type,
+            options=form_options(form.fields()),  # a bad field before the file: nothing stored
         )
-        job = await uploads.accept(upload, _hashed(data, digest.update) if hashing else data)
+        data = _hashed(form.data, digest.update) if hashing else form.data
+        job = await uploads.accept(upload, data, lambda: form_options(form.fields()))
         return job, digest.hexdigest()
     except NotMultipart as exc:
         raise Problem(415, "not-multipart", str(exc)) from exc
@@ -189,11 +199,33 @@ async def _receive(
         raise Problem(400, "malformed-multipart", str(exc)) from exc
 
 
-async def _file_part(
-    request: Request, limit: int, cap: int
-) -> tuple[FilePart, AsyncIterator[bytes]]:
+async def _open_form(request: Request, limit: int, cap: int) -> UploadForm:
     body = capped(request.stream(), limit + ENVELOPE_BYTES)
-    return await open_file_field(body, request.headers.get("content-type", ""), "file", cap)
+    return await open_form(body, request.headers.get("content-type", ""), "file", cap)
+
+
+def form_options(fields: list[tuple[str, bytes]]) -> ConversionOptions:
+    """The conversion options of an upload's form fields, or 422 naming each bad field."""
+    texts: list[tuple[str, str]] = []
+    errors: list[FieldError] = []
+    for name, raw in fields:
+        try:
+            texts.append((name, raw.decode("utf-8")))
+        except UnicodeDecodeError:
+            errors.append(FieldError(name[:64], "is not UTF-8 text"))
+    try:
+        options = parse_options(texts)
+    except InvalidOptions as exc:
+        errors += exc.errors
+    if errors:
+        raise Problem(
+            422,
+            "invalid-options",
+            "some conversion options are not valid: "
+            + "; ".join(f"{e.field}: {e.detail}" for e in errors),
+            errors=[{"loc": ["body", e.field], "msg": e.detail} for e in errors],
+        )
+    return options
 
 
 async def _hashed(
@@ -208,8 +240,8 @@ async def _digest_only(request: Request, limit: int) -> str:
     """The SHA-256 of the upload's file, read and dropped (a replayed upload is not stored)."""
     digest = hashlib.sha256()
     try:
-        _, data = await _file_part(request, limit, limit)
-        async for chunk in data:
+        form = await _open_form(request, limit, limit)
+        async for chunk in form.data:
             digest.update(chunk)
     except NotMultipart as exc:
         raise Problem(415, "not-multipart", str(exc)) from exc
