@@ -147,3 +147,31 @@ async def test_presets_are_listed_without_a_token(platform: Platform) -> None:
         "channels": 2,
         "loudness": -16.0,
     }
+
+
+async def test_a_replayed_upload_must_carry_the_same_options(
+    platform: Platform, tmp_path: Path
+) -> None:
+    video = make_video(tmp_path / "talk.mp4", seconds=2).read_bytes()
+    token = await platform.token(ADMIN_EMAIL, ADMIN_PASSWORD)
+    key = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
+    file_part: list[tuple[str, str | tuple[str, bytes]]] = [("file", ("talk.mp4", video))]
+
+    async def send(parts: list[tuple[str, str | tuple[str, bytes]]]) -> httpx.Response:
+        body, content_type = form(parts)
+        headers = {**bearer(token), **key, "Content-Type": content_type}
+        return await client.post("/upload", content=body, headers=headers)
+
+    async with platform.client() as client:
+        first = await send([("bitrate", "64"), *file_part])
+        assert first.status_code == 202, first.text
+        again = await send([("bitrate", "64"), *file_part])
+        assert again.status_code == 202
+        assert again.json()["job_id"] == first.json()["job_id"]
+        other = await send([("bitrate", "96"), *file_part])
+        assert other.status_code == 422
+        assert other.json()["type"].endswith("/idempotency-key-reused")
+        bad = await send([*file_part, ("colour", "red")])
+        assert bad.status_code == 422
+        assert bad.json()["type"].endswith("/invalid-options")
+        await platform.wait_final(token, first.json()["job_id"])

@@ -93,6 +93,7 @@ async def test_the_public_api_is_documented_and_405_names_every_method(stack: St
         "/webhooks/{webhook_id}": ["delete"],
         "/webhooks/{webhook_id}/test": ["post"],
         "/webhooks/{webhook_id}/deliveries": ["get"],
+        "/presets": ["get"],
     }
     assert put.status_code == 405
     assert put.headers["allow"] == "DELETE, GET"

@@ -27,6 +27,7 @@ from mp3converter.api.schemas import JobAccepted
 from mp3converter.config import Settings
 from mp3converter.contracts import utcnow
 from mp3converter.domain.conversion_options import (
+    DEFAULT_OPTIONS,
     ConversionOptions,
     FieldError,
     InvalidOptions,
@@ -157,8 +158,8 @@ async def _replay(
         raise Problem(
             422,
             "idempotency-key-reused",
-            "this Idempotency-Key was used for a different file in the last 24 hours; "
-            "use a new key for a new upload",
+            "this Idempotency-Key was used for a different file or other options in the "
+            "last 24 hours; use a new key for a new upload",
         )
     job = await jobs.get(held.job_id, owner_id=owner_id)
     response.headers["Location"] = f"/jobs/{held.job_id}"
@@ -183,7 +184,7 @@ async def _receive(
         )
         data = _hashed(form.data, digest.update) if hashing else form.data
         job = await uploads.accept(upload, data, lambda: form_options(form.fields()))
-        return job, digest.hexdigest()
+        return job, _request_digest(digest.hexdigest(), job.options)
     except NotMultipart as exc:
         raise Problem(415, "not-multipart", str(exc)) from exc
     except MissingFileField as exc:
@@ -243,10 +244,19 @@ async def _digest_only(request: Request, limit: int) -> str:
         form = await _open_form(request, limit, limit)
         async for chunk in form.data:
             digest.update(chunk)
+        options = form_options(form.fields())
     except NotMultipart as exc:
         raise Problem(415, "not-multipart", str(exc)) from exc
     except FileTooLarge as exc:
         raise upload_too_large(limit) from exc
     except MultipartError as exc:
         raise Problem(400, "malformed-multipart", str(exc)) from exc
-    return digest.hexdigest()
+    return _request_digest(digest.hexdigest(), options)
+
+
+def _request_digest(file_digest: str, options: ConversionOptions | None) -> str:
+    """What a replayed upload must match: the file and the options it was sent with."""
+    if options is None or options == DEFAULT_OPTIONS:
+        return file_digest  # as recorded before options existed
+    canonical = options.model_dump_json(exclude_none=True)
+    return hashlib.sha256(f"{file_digest}\n{canonical}".encode()).hexdigest()
