@@ -28,6 +28,7 @@ BENCH_ARGS ?=
 
 bench: bootstrap
 	$(PY) bench/table.py $(BENCH_ARGS)
+	$(PY) bench/options.py
 	$(PY) bench/auth_memory.py
 	$(PY) bench/revocation_latency.py
 	$(PY) bench/sse_latency.py

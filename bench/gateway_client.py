@@ -6,7 +6,7 @@ import base64
 import json
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +71,15 @@ class Gateway:
         self.auth()
         return token_subject(self._token)
 
-    def upload_file(self, path: Path) -> str:
-        """POST /upload of a file (streamed from disk); its job id."""
+    def upload_file(self, path: Path, fields: Mapping[str, str] | None = None) -> str:
+        """POST /upload of a file (streamed from disk), with form fields before it; its job id."""
         headers = self.auth()
         with path.open("rb") as body:
             response = self.http.post(
-                "/upload", files={"file": (path.name, body, "video/mp4")}, headers=headers
+                "/upload",
+                data=dict(fields) if fields else None,
+                files={"file": (path.name, body, "video/mp4")},
+                headers=headers,
             )
         return self._accepted(response)
 

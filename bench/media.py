@@ -35,9 +35,9 @@ def _audio_graph(seconds: int) -> str:
     )
 
 
-def make_video(path: Path, seconds: int, size: str, timeout: float) -> Path:
+def make_video(path: Path, seconds: int, size: str, timeout: float, fps: int = 25) -> Path:
     """Write a testsrc2 H.264 video of `size` with pink noise and two tones in stereo AAC."""
-    graph = f"testsrc2=size={size}:rate=25:duration={seconds}[v];{_audio_graph(seconds)}"
+    graph = f"testsrc2=size={size}:rate={fps}:duration={seconds}[v];{_audio_graph(seconds)}"
     codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
     codecs += ["-c:a", "aac", "-b:a", "160k", "-ac", "2"]
     cmd = [*FFMPEG, "-filter_complex", graph, "-map", "[v]", "-map", "[a]", *codecs, str(path)]
@@ -84,16 +84,22 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def bare_ffmpeg(src: Path, dst: Path, timeout: float) -> BareRun:
-    """Run the LAME command on src; its wall time and (RUSAGE_CHILDREN delta) CPU time.
+def bare_commands(commands: list[list[str]], timeout: float) -> BareRun:
+    """Run the commands one after another; their wall time and (RUSAGE_CHILDREN delta) CPU time.
 
     Only meaningful when no other child of this process is reaped meanwhile: call it alone.
     """
     cpu_before = _children_cpu()
     start = time.perf_counter()
-    subprocess.run(lame_command(src, dst), check=True, timeout=timeout)
+    for cmd in commands:
+        subprocess.run(cmd, check=True, timeout=timeout)
     elapsed = time.perf_counter() - start
     return BareRun(elapsed, _children_cpu() - cpu_before)
+
+
+def bare_ffmpeg(src: Path, dst: Path, timeout: float) -> BareRun:
+    """Run the LAME command on src; its wall time and CPU time (see bare_commands)."""
+    return bare_commands([lame_command(src, dst)], timeout)
 
 
 def bare_pool(sources: list[Path], out_dir: Path, workers: int, timeout: float) -> float:

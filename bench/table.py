@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -203,12 +203,15 @@ def burst_row(bench: Bench) -> Row:
     return row
 
 
-def one_job(bench: Bench, path: Path) -> tuple[float, float, float]:
-    """Upload one file and wait until done: (seconds to done, seconds to the 202, CPU seconds)."""
+def one_job(
+    bench: Bench, path: Path, fields: Mapping[str, str] | None = None
+) -> tuple[float, float, float]:
+    """Upload one file (with form fields: conversion options) and wait until done: (seconds to
+    done, seconds to the 202, CPU seconds)."""
     bench.gateway.fresh()
     cpu_before = bench.converter_cpu()
     start = time.perf_counter()
-    job_id = bench.gateway.upload_file(path)
+    job_id = bench.gateway.upload_file(path, fields)
     uploaded = time.perf_counter() - start
     bench.gateway.wait_done(job_id, bench.args.job_timeout)
     done = time.perf_counter() - start
@@ -451,9 +454,11 @@ def footnotes(args: argparse.Namespace, cpus: int, uploads: list[float]) -> list
     ]
 
 
-def text_table(rows: list[Row]) -> str:
+def text_table(
+    rows: list[Row], header: Sequence[str] = ("row", "platform", "baseline", "ratio")
+) -> str:
     """The table, aligned in columns."""
-    lines = [["row", "platform", "baseline", "ratio"], *[row.cells() for row in rows]]
+    lines = [list(header), *[row.cells() for row in rows]]
     widths = [max(len(line[i]) for line in lines) for i in range(4)]
     rule = "  ".join("-" * w for w in widths)
     out = ["  ".join(c.ljust(w) for c, w in zip(lines[0], widths, strict=True)), rule]
