@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -677,3 +678,36 @@ async def test_a_truncated_video_streamed_whole_is_still_caught(
 
     assert failed.code in {FailureCode.TRUNCATED_INPUT, FailureCode.NOT_MEDIA}
     assert await db["mp3s.files"].count_documents({}) == 0
+
+
+@pytest.mark.usefixtures("chunk_by_chunk")
+async def test_a_job_replaced_when_its_upload_ends_stops_converting(
+    broker: Broker,
+    db: Database,
+    topology: Topology,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Options that followed the file changed: the upload role deletes the early job before it
+    # closes the file, and queues the video under a new one.
+    stores = Stores.on(db)
+    video = make_video(tmp_path / "talk.mp4", seconds=20, faststart=True).read_bytes()
+    command, writer = await queue_while_uploading(stores, "talk.mp4")
+
+    with caplog.at_level(logging.INFO, logger="mp3converter.usecases.convert_job"):
+        async with running_worker(broker, stores) as worker:
+            await broker.publish(command)
+            await trickle(writer, video, pieces=5, pause=0.1)
+            await eventually(lambda: bool(worker.commands))
+            await stores.jobs.delete(command.job_id)
+            await writer.close("talk.mp4", {})
+            async with asyncio.timeout(WAIT_SECONDS):
+                while not worker.on_command.idle.is_set():
+                    await asyncio.sleep(0.05)
+
+    # Stopped when the file closed, not converted to the end and its MP3 thrown away.
+    assert f"the upload of job {command.job_id} was abandoned" in caplog.text
+    assert [d.count for d in worker.commands] == [0]
+    assert await db["mp3s.files"].count_documents({}) == 0
+    assert [p for p in psutil.Process().children(recursive=True) if p.name() == "ffmpeg"] == []
+    await stores.videos.info(command.video_file_id)  # the video stays, for the new job

@@ -131,10 +131,12 @@ def test_frame_and_measure_commands() -> None:
     frame = frame_args("ffmpeg", SRC, 6.0, Path("/work/cover.jpg"))
     assert contains(frame, ["-ss", "6.000", "-i", SRC, "-map", "0:V:0", "-frames:v", "1"])
     assert "600" in (value_of(frame, "-vf") or "")
-    measure = measure_args("ffmpeg", SRC, ConversionOptions(loudness=-16, start=1, audio_track=1))
+    options = ConversionOptions(loudness=-16, start=1, end=9, audio_track=1)
+    measure = measure_args("ffmpeg", SRC, options, 100.0)
     assert contains(measure, ["-map", "0:a:1"])
+    assert value_of(measure, "-t") == "8"  # reading stops at the trim's end
     assert value_of(measure, "-af") == (
-        "atrim=start=1.000000,asetpts=PTS-STARTPTS,ebur128=peak=true:framelog=verbose"
+        "atrim=start=1.000000:end=9.000000,asetpts=PTS-STARTPTS,ebur128=peak=true:framelog=verbose"
     )
     assert measure[-3:] == ["-f", "null", "-"]
     assert measure.index("-format_whitelist") < measure.index("-i")

@@ -234,8 +234,8 @@ class FfmpegTranscoder:
             raise
         loudness = None
         if chosen is not None:
-            dynamic = chosen.mode is LoudnessMode.DYNAMIC
-            loudness = report(chosen, parse_loudnorm_output(stderr) if dynamic else None)
+            reached = parse_loudnorm_output(stderr) if chosen.mode is LoudnessMode.DYNAMIC else None
+            loudness = report(chosen, reached)
         return ConversionResult(duration_seconds=duration, loudness=loudness)
 
     def _check_length(self, seconds: float | None) -> None:
@@ -247,8 +247,6 @@ class FfmpegTranscoder:
     async def _measure(self, job: _Run) -> Plan:
         """Pass one of loudness normalisation, over the part of the file the MP3 will hold."""
         assert job.options.loudness is not None
-        if job.stdin is not None:
-            raise ValueError("loudness is measured on a stored file, not on a stream")
         target = job.options.loudness
         stderr = await self._measure_pass(job, None)
         measured = parse_ebur128_summary(stderr)
@@ -263,20 +261,24 @@ class FfmpegTranscoder:
         return dynamic(target, analysis)
 
     async def _measure_pass(self, job: _Run, analysis: str | None) -> str:
-        args = measure_args(self._ffmpeg, job.source, job.options, analysis)
+        max_seconds = self.limits.max_media_seconds
+        args = measure_args(self._ffmpeg, job.source, job.options, max_seconds, analysis)
         returncode, _, stderr = await self._child(args, job.dst.parent, _MEASURE, _drain)
         self._check_exit(returncode, stderr.replace(job.source, job.name))
         return stderr
 
     async def _frame(self, job: _Run) -> Path | None:
         """A JPEG of the video at a tenth of its length; None (no cover) if there is no video
-        or it cannot be decoded: a missing cover never fails the job."""
-        if not job.info.has_video or job.stdin is not None:
+        or it cannot be decoded in time: a missing cover never fails the job."""
+        if not job.info.has_video:
             return None
         cover = job.dst.with_name("cover.jpg")
         at = (job.info.duration_seconds or 0.0) * COVER_AT_FRACTION
         args = frame_args(self._ffmpeg, job.source, at, cover)
-        returncode, _, stderr = await self._child(args, job.dst.parent, _PROBE, _drain)
+        try:
+            returncode, _, stderr = await self._child(args, job.dst.parent, _PROBE, _drain)
+        except MediaError as exc:  # past its deadline
+            returncode, stderr = -1, exc.reason
         if returncode != 0 or not await asyncio.to_thread(_non_empty, cover):
             log.warning("no frame taken for the cover: %s", stderr[-300:].strip())
             return None

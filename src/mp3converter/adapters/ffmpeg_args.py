@@ -71,15 +71,28 @@ def _trim_filters(options: ConversionOptions) -> list[str]:
     return [f"atrim={':'.join(bounds)}", "asetpts=PTS-STARTPTS"]
 
 
+def _length_limit(options: ConversionOptions, max_seconds: float) -> list[str]:
+    # Stops reading at the trim's end, and a file that decodes longer than it claims just past
+    # the limit (checked after the conversion).
+    limit = max_seconds + 1
+    if options.end is not None:
+        limit = min(limit, options.end - (options.start or 0.0))
+    return ["-t", f"{limit:.6f}".rstrip("0").rstrip(".")]
+
+
 def measure_args(
-    ffmpeg: str, source: str, options: ConversionOptions, analysis: str | None = None
+    ffmpeg: str,
+    source: str,
+    options: ConversionOptions,
+    max_seconds: float,
+    analysis: str | None = None,
 ) -> list[str]:
     """Pass one of loudness normalisation: measure what the MP3 would hold (trim included),
     with ebur128, or with the given filter (loudnorm's analysis)."""
     graph = [*_trim_filters(options), analysis or "ebur128=peak=true:framelog=verbose"]
     args = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", *input_guard(source), "-i", source]
-    args += ["-map", f"0:a:{options.audio_track}", "-vn", "-sn", "-dn"]
-    return [*args, "-af", ",".join(graph), "-f", "null", "-"]
+    args += ["-map", f"0:a:{options.audio_track}", "-vn", "-sn", "-dn", "-af", ",".join(graph)]
+    return [*args, *_length_limit(options, max_seconds), "-f", "null", "-"]
 
 
 def frame_args(ffmpeg: str, source: str, at_seconds: float, dst: Path) -> list[str]:
@@ -173,10 +186,6 @@ def conversion_args(
         args += ["-ar", str(options.sample_rate)]
     if options.channels is not None:
         args += ["-ac", str(options.channels)]
-    # Stop a file that decodes longer than it claims just past the limit (checked after).
-    limit = max_seconds + 1
-    if options.end is not None:
-        limit = min(limit, options.end - (options.start or 0.0))
-    args += ["-t", f"{limit:.6f}".rstrip("0").rstrip("."), "-id3v2_version", "3"]
+    args += [*_length_limit(options, max_seconds), "-id3v2_version", "3"]
     args += ["-progress", "pipe:1", "-nostats"]
     return [*args, "-f", "mp3", file_url(dst)]

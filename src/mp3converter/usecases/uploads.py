@@ -100,10 +100,11 @@ class Uploads:
                 raise EmptyUpload("the uploaded file is empty")
             options = upload.options if final_options is None else final_options()
             if options != upload.options:
-                if early is not None:
+                upload = replace(upload, options=options)
+                if early is not None:  # its converter stops as the upload closes
                     await self.jobs.delete(early.job_id)
                     early = None
-                upload = replace(upload, job_id=uuid.uuid4().hex, options=options)
+                    upload = replace(upload, job_id=uuid.uuid4().hex)
             await writer.close(upload.filename, self._metadata(upload))
         except BaseException:
             await asyncio.shield(self._abandon(writer, early))  # even if the request is cancelled
