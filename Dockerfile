@@ -3,6 +3,53 @@
 # Build: docker build -t mp3converter:0.1.0 .   (compose.yaml does this for the local stack)
 # No secret is baked in: settings come from the environment, the JWT key from a mounted file.
 
+# --- web-ui: the page's TypeScript type-checked and bundled; only its output is kept --------
+# Debian's Node on the same base as the other stages; npm ci installs exactly the lock file.
+FROM python:3.11.11-slim-bookworm AS web-ui
+
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /build/frontend
+COPY frontend/package.json frontend/package-lock.json frontend/.npmrc ./
+RUN npm ci --no-audit --no-fund
+COPY frontend ./
+# Writes /build/src/mp3converter/web_ui/ (index.html and content-hashed assets).
+RUN node build.mjs
+
+# --- ffmpeg: Debian's ffmpeg source, built with only what the converter uses ------------------
+# Debian's ffmpeg package links about 200 codec, device and GPU libraries (460 MB, most of the
+# image); the converter needs the demuxers it allows (adapters/media_formats.py), audio decoders,
+# common video decoders (a frame for the cover), LAME, and a few filters (loudness, trim, scale).
+# Source from the base image's own Debian sources (deb-src), so its security updates follow.
+FROM python:3.11.11-slim-bookworm AS ffmpeg
+
+WORKDIR /src
+RUN sed -i 's/^Types: deb$/Types: deb deb-src/' /etc/apt/sources.list.d/debian.sources \
+    && apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        dpkg-dev gcc make nasm pkg-config xz-utils libmp3lame-dev zlib1g-dev \
+    && apt-get source ffmpeg \
+    && mv ffmpeg-*/ ffmpeg \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /src/ffmpeg
+RUN ./configure --prefix=/opt/ffmpeg \
+        --disable-everything --disable-autodetect --disable-doc --disable-debug \
+        --disable-network --disable-avdevice --disable-postproc --disable-ffplay \
+        --enable-zlib --enable-libmp3lame \
+        --enable-protocol=file,pipe \
+        --enable-demuxer=mov,matroska,avi,flv,mpegts,mpegps,asf,ogg,wav,w64,flac,mp3,aac,ac3,eac3,aiff,caf,amr,wv,image_jpeg_pipe,image_png_pipe \
+        --enable-muxer=mp3,mjpeg,null \
+        --enable-encoder=libmp3lame,mjpeg,pcm_s16le,wrapped_avframe \
+        --enable-decoder='aac*,mp1*,mp2*,mp3*,ac3*,eac3,flac,vorbis,opus,alac,pcm_*,adpcm_*,wma*,amr*,wavpack,dca,truehd,mlp,gsm*,tta,h264,hevc,mpeg4,mpeg1video,mpeg2video,msmpeg4*,h263*,flv,vp6*,vp8,vp9,theora,mjpeg,png,bmp,gif,wmv*,vc1,prores' \
+        --enable-parsers --enable-bsfs \
+        --enable-filter=aresample,aformat,anull,atrim,asetpts,volume,ebur128,loudnorm,scale,format,null,trim,setpts \
+    && make -j"$(nproc)" \
+    && make install \
+    && strip /opt/ffmpeg/bin/ffmpeg /opt/ffmpeg/bin/ffprobe
+
 # --- build: the package and its hash-pinned runtime dependencies in a venv -------------------
 FROM python:3.11.11-slim-bookworm AS build
 
@@ -21,7 +68,10 @@ RUN pip install --no-cache-dir --require-hashes -r requirements-runtime.lock
 # The package itself: a regular (non-editable) install, its dependencies already in place.
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN pip install --no-cache-dir --no-deps .
+COPY --from=web-ui /build/src/mp3converter/web_ui ./src/mp3converter/web_ui
+# pip and setuptools are not needed to run: they stay out of the runtime venv.
+RUN pip install --no-cache-dir --no-deps . \
+    && pip uninstall --yes pip setuptools
 
 # --- runtime: ffmpeg, the venv, a non-root user ------------------------------------------
 FROM python:3.11.11-slim-bookworm AS runtime
@@ -33,16 +83,18 @@ LABEL org.opencontainers.image.title="mp3converter" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.base.name="python:3.11.11-slim-bookworm"
 
-# ffmpeg/ffprobe for the converter. The user has a fixed numeric UID/GID so that Kubernetes
-# (runAsNonRoot) can verify it and volumes can be prepared for it.
+# ffmpeg/ffprobe for the converter (built above; LAME is their one library beyond the base).
+# The user has a fixed numeric UID/GID so that Kubernetes (runAsNonRoot) can verify it and
+# volumes can be prepared for it.
 RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ffmpeg \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libmp3lame0 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 mp3converter \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /data \
         --shell /usr/sbin/nologin mp3converter \
     && install -d -o 10001 -g 10001 -m 0750 /data
 
+COPY --from=ffmpeg /opt/ffmpeg/bin/ffmpeg /opt/ffmpeg/bin/ffprobe /usr/local/bin/
 COPY --from=build /opt/venv /opt/venv
 
 # HTTP_HOST: listen on the container's interfaces (the package's default is loopback only).

@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: bootstrap run test lint typecheck pytest bench lock clean
+.PHONY: bootstrap run test lint typecheck pytest bench chaos lock clean image test-image
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -23,6 +23,16 @@ typecheck:
 pytest:
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# The image, mp3converter:<version>: docker when an engine answers, else podman (installed when
+# missing, on local stand-ins for the base images when no image registry answers).
+image:
+	@scripts/image.sh
+
+# Builds the image, then runs every role from it and the seed flow through them (tests/image/).
+test-image: bootstrap
+	timeout 40m scripts/image.sh
+	timeout 20m $(VENV)/bin/pytest -m image tests/image $(PYTEST_ARGS)
+
 # BENCH_ARGS: options of bench/table.py, e.g. BENCH_ARGS="--runs 5 --converter-concurrency 2".
 BENCH_ARGS ?=
 
@@ -32,6 +42,13 @@ bench: bootstrap
 	$(PY) bench/auth_memory.py
 	$(PY) bench/revocation_latency.py
 	$(PY) bench/sse_latency.py
+
+# The chaos suite (README: Chaos suite): not part of `make test`; restarts the local RabbitMQ
+# briefly. CHAOS_RUNS=5 runs each row five times; CHAOS_ARGS: options of bench/chaos.py.
+CHAOS_ARGS ?=
+
+chaos: bootstrap
+	$(PY) bench/chaos.py $(CHAOS_ARGS)
 
 # Re-pin dependencies after editing pyproject.toml or tools/secantusdb.in (the image uses
 # requirements-runtime.lock: no test or lint tools).

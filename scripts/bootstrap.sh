@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything `make run` and `make test` need on a fresh Debian machine, idempotently:
-# ffmpeg and RabbitMQ (Debian packages), the project's virtualenv from requirements.lock, and
-# SecantusDB in a tool environment of its own (GPL-2.0: run as a process, never imported).
+# ffmpeg and RabbitMQ (Debian packages), the project's virtualenv from requirements.lock,
+# SecantusDB in a tool environment of its own (GPL-2.0: run as a process, never imported), and
+# the web UI built from frontend/ with Debian's Node (plus Chromium for the browser tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,8 @@ apt_install() {
 
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || apt_install ffmpeg
 command -v rabbitmq-server >/dev/null || [ -n "${AMQP_URL:-}" ] || apt_install rabbitmq-server
+# promtool tests the alert rules; prometheus serves them under `MONITORING=1 make run`.
+command -v promtool >/dev/null && command -v prometheus >/dev/null || apt_install prometheus
 
 # RabbitMQ: use the running broker; start the local one if nothing answers (unless AMQP_URL points elsewhere).
 if [ -z "${AMQP_URL:-}" ] && ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
@@ -31,6 +34,10 @@ if [ -z "${AMQP_URL:-}" ] && ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; th
     sleep 1
   done
   (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null || { echo "bootstrap: RabbitMQ did not start" >&2; exit 1; }
+fi
+# Queue depth and consumers for Prometheus (port 15692): RabbitMQ's own plugin, local broker only.
+if [ -z "${AMQP_URL:-}" ] && ! (exec 3<>/dev/tcp/127.0.0.1/15692) 2>/dev/null; then
+  as_root rabbitmq-plugins enable -q rabbitmq_prometheus || echo "bootstrap: rabbitmq_prometheus not enabled" >&2
 fi
 
 # The project's environment, re-synced only when a lock file changed.
@@ -49,4 +56,17 @@ if [ ! -x "$TOOLS/bin/python" ]; then python3 -m venv "$TOOLS"; fi
 if [ ! -f "$STAMP/secantusdb" ] || [ tools/secantusdb.lock -nt "$STAMP/secantusdb" ]; then
   "$UV" pip install -q --python "$TOOLS/bin/python" --require-hashes -r tools/secantusdb.lock
   touch "$STAMP/secantusdb"
+fi
+
+# The browser tests drive Debian's Chromium (no browser download of Playwright's own).
+[ -x /usr/bin/chromium ] || apt_install chromium
+
+# The web UI (frontend/ -> src/mp3converter/web_ui/): Debian's Node if there is none, then
+# `npm ci` and the build only when a source, the lock or the build script changed since the
+# last build, or its output is missing.
+command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+if [ ! -f "$STAMP/web-ui" ] || [ ! -f src/mp3converter/web_ui/index.html ] \
+  || [ -n "$(find frontend -path frontend/node_modules -prune -o -type f -newer "$STAMP/web-ui" -print -quit)" ]; then
+  (cd frontend && npm ci --no-audit --no-fund --loglevel=error && node build.mjs)
+  touch "$STAMP/web-ui"
 fi

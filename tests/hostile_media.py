@@ -71,6 +71,28 @@ REFERENCE_FORMATS: dict[str, Callable[[Path], bytes]] = {
 }
 
 
+def still_image(extension: str) -> Callable[[Path], bytes]:
+    """A one-frame picture written by the image2 muxer: what ffmpeg's image-sequence demuxers
+    (png_pipe, jpeg_pipe, ...) open; image2 itself is chosen by file name only, and an upload's
+    name never reaches ffmpeg."""
+
+    def make(secret: Path) -> bytes:
+        path = secret.parent / f"still.{extension}"
+        picture = ["-f", "lavfi", "-i", "testsrc2=s=64x64", "-frames:v", "1"]
+        run_ffmpeg([*picture, "-f", "image2", str(path)])
+        return path.read_bytes()
+
+    return make
+
+
+IMAGE_FORMATS: dict[str, Callable[[Path], bytes]] = {
+    "png": still_image("png"),
+    "jpeg": still_image("jpg"),
+}
+# Everything the converter must refuse as `unsupported-format`.
+REFUSED_FORMATS = {**REFERENCE_FORMATS, **IMAGE_FORMATS}
+
+
 def flac_silence(path: Path, seconds: int, hide_length: bool = False) -> Path:
     """Mono 8 kHz silence in FLAC: hours of audio in tens of KB. Optionally without its length."""
     silence = ["-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", str(seconds)]

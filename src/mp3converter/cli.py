@@ -1,4 +1,5 @@
-"""`mp3converter`: run a role, start the local platform, or manage users."""
+"""`mp3converter`: run a role, start the local platform, manage users, or use a server as a
+client (login, convert, jobs, download, logout)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,26 @@ import asyncio
 import getpass
 import os
 import sys
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
+from mp3converter.client.commands import CLIENT_COMMANDS
 
-from mp3converter.config import Settings, load_settings
-from mp3converter.logs import configure_logging
-from mp3converter.roles import ROLES, run_role
+if TYPE_CHECKING:
+    from mp3converter.config import Settings
+
+# The client's subcommands (CLIENT_COMMANDS) are dispatched before any server module (settings,
+# roles, adapters) is imported: the client talks HTTP only and must not need the server's
+# configuration. client.commands imports only client modules.
 
 
 def _parser() -> argparse.ArgumentParser:
+    from mp3converter.client.commands import add_client_commands
+    from mp3converter.dead_letter_command import add_dead_letter_command
+    from mp3converter.roles import ROLES
+
     parser = argparse.ArgumentParser(prog="mp3converter", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    add_client_commands(commands)
     run = commands.add_parser("run", help="run one role of the platform")
     run.add_argument("role", choices=list(ROLES))
     commands.add_parser("dev", help="start the whole platform on this machine (make run)")
@@ -32,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
         "mongo-users-script",
         help="print the mongosh script that creates one least-privilege MongoDB user per role",
     )
+    add_dead_letter_command(commands)
     users = commands.add_parser("users", help="manage users directly in MongoDB")
     user_commands = users.add_subparsers(dest="users_command", required=True)
     create = user_commands.add_parser("create", help="create a user")
@@ -67,10 +78,26 @@ async def _sweep(settings: Settings) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `mp3converter` command."""
-    args = _parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments and arguments[0] in CLIENT_COMMANDS:
+        from mp3converter.client.commands import client_parser, run_client_command
+
+        return run_client_command(client_parser().parse_args(arguments))
+    args = _parser().parse_args(arguments)
+    return _server_command(args)
+
+
+def _server_command(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from mp3converter.config import load_settings
+    from mp3converter.logs import configure_logging
+    from mp3converter.roles import run_role
+
     # Production checks follow the role.
-    # `users` is the auth role's work, `sweep` the upload role's, done from a shell.
-    role = {"users": "auth", "sweep": "upload"}.get(args.command)
+    # `users` is the auth role's work, `sweep` the upload role's, `dead-letters` the converter's,
+    # done from a shell.
+    role = {"users": "auth", "sweep": "upload", "dead-letters": "converter"}.get(args.command)
     if args.command in ("run", "ready"):
         role = args.role
     try:
@@ -79,7 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mp3converter: invalid settings:\n{exc}", file=sys.stderr)
         return 2
     if args.command == "run":
-        configure_logging(settings.log_level, args.role)
+        from mp3converter.tracing import configure_tracing
+
+        configure_logging(settings.log_level, args.role, settings.log_format)
+        configure_tracing(args.role, settings.otel_exporter_otlp_endpoint)
         run_role(args.role, settings)
         return 0
     if args.command == "ready":
@@ -98,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "sweep":
         print(asyncio.run(_sweep(settings)))
         return 0
+    if args.command == "dead-letters":
+        from mp3converter.dead_letter_command import run_dead_letters
+
+        return run_dead_letters(args, settings)
     return _users(args, settings)
 
 

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     # The role this process runs, set by `mp3converter run ROLE`; production checks follow it.
     role: str | None = Field(None, exclude=True)
     log_level: str = "INFO"
+    # JSON lines for log collectors; `make run` sets "text" for people (README: Logs and traces).
+    log_format: Literal["json", "text"] = "json"
+    # Where spans are exported (OTLP over HTTP, the standard variable); unset: not exported.
+    otel_exporter_otlp_endpoint: str | None = None
     data_dir: Path = Path(".data")
 
     # HTTP listener of this process (each role has its own default port, ROLE_PORTS).

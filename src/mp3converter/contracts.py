@@ -98,5 +98,7 @@ class JobFailed(Message):
 
 
 AnyJobEvent = JobQueued | JobProgressed | JobSucceeded | JobFailed
+# The binding of a queue that hears every job event: each event's ROUTING_KEY is "job.<what>".
+EVERY_JOB_EVENT = "job.#"
 JobEvent = Annotated[AnyJobEvent, Field(discriminator="type")]
 JOB_EVENT = TypeAdapter[AnyJobEvent](JobEvent)

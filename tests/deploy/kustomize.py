@@ -16,6 +16,7 @@ from mp3converter.config import ROLE_PORTS
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
+MONITORING = ROOT / "deploy" / "monitoring"
 OVERLAYS = ("minikube", "production")
 ROLES = tuple(ROLE_PORTS)
 
@@ -34,6 +35,8 @@ def prepare(tmp: Path) -> Path:
     """A copy of deploy/k8s whose overlays have the git-ignored files an operator creates."""
     copy = tmp / "k8s"
     shutil.copytree(K8S, copy)
+    # The monitoring component, beside it as in the repository (overlays name ../../../monitoring).
+    shutil.copytree(MONITORING, tmp / "monitoring")
     for overlay in OVERLAYS:
         folder = copy / "overlays" / overlay
         for example in folder.glob("*.env.example"):

@@ -108,11 +108,37 @@ def _runs(stage: list[Instruction]) -> list[str]:
     return [instruction.arguments for instruction in stage if instruction.keyword == "RUN"]
 
 
-def test_ffmpeg_is_installed_in_the_runtime_stage(runtime: list[Instruction]) -> None:
-    installs = [run for run in _runs(runtime) if re.search(r"apt-get install .*\bffmpeg\b", run)]
-    assert installs, "no `apt-get install … ffmpeg` in the final stage"
+def _stage(instructions: list[Instruction], name: str) -> list[Instruction]:
+    start = next(
+        i
+        for i, instruction in enumerate(instructions)
+        if instruction.keyword == "FROM" and instruction.arguments.lower().endswith(f" as {name}")
+    )
+    end = next(
+        (i for i, ins in enumerate(instructions) if i > start and ins.keyword == "FROM"),
+        len(instructions),
+    )
+    return instructions[start:end]
+
+
+def test_ffmpeg_and_ffprobe_reach_the_runtime_stage(
+    instructions: list[Instruction], runtime: list[Instruction]
+) -> None:
+    built = " ".join(_runs(_stage(instructions, "ffmpeg")))
+    assert "--enable-libmp3lame" in built, "the converter encodes with LAME"
+    copies = [
+        i.arguments for i in runtime if i.keyword == "COPY" and "--from=ffmpeg" in i.arguments
+    ]
+    assert copies, "the runtime stage copies no ffmpeg"
+    assert re.search(r"/ffmpeg\b", copies[0])
+    assert re.search(r"/ffprobe\b", copies[0])
+
+
+def test_no_compiler_or_apt_lists_in_the_runtime_stage(runtime: list[Instruction]) -> None:
+    installs = [run for run in _runs(runtime) if "apt-get install" in run]
     assert all("--no-install-recommends" in run for run in installs)
     assert all("rm -rf /var/lib/apt/lists" in run for run in installs)
+    assert not re.search(r"\b(gcc|make|nasm|dpkg-dev|-dev)\b", " ".join(installs))
 
 
 def test_runtime_lock_is_installed_with_hashes(instructions: list[Instruction]) -> None:

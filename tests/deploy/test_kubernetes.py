@@ -36,7 +36,8 @@ from tests.deploy.network_policies import Allowance
 
 KUBERNETES_VERSION = "1.37.0"
 # Custom resources with no schema in kubernetes-validate: checked field by field below instead.
-CUSTOM_KINDS = {"ScaledObject", "TriggerAuthentication"}
+# (The monitoring ones: tests/deploy/test_monitoring.py.)
+CUSTOM_KINDS = {"ScaledObject", "TriggerAuthentication", "PrometheusRule", "PodMonitor"}
 SETTINGS = {name.upper() for name in Settings.model_fields}
 CREDENTIALS_IN_URL = re.compile(r"://[^/@\s]+:[^/@\s]+@")
 # Names of settings whose values are secret (a *_FILE setting holds a path, not the secret).
@@ -276,6 +277,8 @@ def test_ingress_routes_mp3converter_com_to_the_gateway_for_large_uploads(
     body = _bytes(annotations["nginx.ingress.kubernetes.io/proxy-body-size"])
     assert limit <= body <= limit + (16 << 20)
     assert annotations["nginx.ingress.kubernetes.io/proxy-request-buffering"] == "off"
+    # Downloads and SSE streams reach the client as they are sent, not once NGINX has them all.
+    assert annotations["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
     for timeout in ("proxy-read-timeout", "proxy-send-timeout"):
         assert int(annotations[f"nginx.ingress.kubernetes.io/{timeout}"]) >= 600
 

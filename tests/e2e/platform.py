@@ -71,9 +71,14 @@ def upload_file(name: str, data: bytes, content_type: str = "video/mp4") -> dict
 
 @contextlib.asynccontextmanager
 async def running_platform(
-    mongodb_url: str, data_dir: Path, mailbox: Mailbox, smtp_port: int
+    mongodb_url: str,
+    data_dir: Path,
+    mailbox: Mailbox,
+    smtp_port: int,
+    extra_env: dict[str, str] | None = None,
 ) -> AsyncIterator[Platform]:
-    """Start the five roles on free ports against the test services; stop and clean up after."""
+    """Start the five roles on free ports against the test services; stop and clean up after.
+    `extra_env` adds or overrides settings of every role."""
     prefix = unique_name("e2e")
     ports = {role: free_port() for role in ROLES}
     ops_ports = {role: free_port() for role in ROLES}
@@ -92,6 +97,7 @@ async def running_platform(
                 "MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
                 "DELIVERY_LIMIT": "3",
                 "LOG_LEVEL": os.environ.get("E2E_LOG_LEVEL", "WARNING"),
+                **(extra_env or {}),
             }
         ),
         ports,

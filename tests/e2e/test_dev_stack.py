@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -86,9 +87,13 @@ def test_make_run_serves_the_seed_flow_and_stops_on_ctrl_c(
     first = DevStack(dev_env)
     try:
         first.wait_for_line(READY_LINE)
+        first.wait_for_line(f"web UI: {gateway}/")
         password = (data / "admin-password").read_text().strip()
         assert sum(password in line for line in first.lines) == 1  # printed once
         with httpx.Client(base_url=gateway, timeout=30) as client:
+            page = client.get("/")
+            assert page.status_code == 200, page.text
+            assert page.headers["content-type"].startswith("text/html")
             login = client.post("/login", auth=("admin@mp3converter.com", password))
             token = login.json()["access_token"]
             video = make_video(tmp_path / "v.mp4", seconds=2)
@@ -125,3 +130,40 @@ def test_make_run_serves_the_seed_flow_and_stops_on_ctrl_c(
         assert [job["job_id"] for job in jobs] == [job_id]
     finally:
         second.interrupt()
+
+
+def _role_process(stack: DevStack, role: str) -> psutil.Process:
+    """The running process of one role of the stack."""
+    for child in psutil.Process(stack.process.pid).children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if child.cmdline()[-2:] == ["run", role]:
+                return child
+    raise AssertionError(f"no {role} process")
+
+
+def test_make_run_restarts_a_role_that_dies_and_not_one_stopped_with_it(
+    dev_env: dict[str, str],
+) -> None:
+    stack = DevStack(dev_env)
+    try:
+        stack.wait_for_line(READY_LINE)
+        killed = _role_process(stack, "converter")
+        killed.send_signal(signal.SIGKILL)
+        stack.wait_for_line("supervisor: role converter exited unexpectedly with code -9")
+        stack.wait_for_line("supervisor: restarted role converter")
+        ops = f"http://127.0.0.1:{dev_env['CONVERTER_OPS_PORT']}/healthz"
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(ops, timeout=2).status_code == 200:
+                    break
+            assert time.monotonic() < deadline, "".join(stack.lines)
+            time.sleep(0.2)
+        assert _role_process(stack, "converter").pid != killed.pid
+        assert "restarting it in 0.5 s" in "".join(stack.lines)
+    finally:
+        children = stack.interrupt()
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []  # the roles stopped with Ctrl-C exited and none was started again
+    stopped_at = next(i for i, line in enumerate(stack.lines) if "stopping mp3converter" in line)
+    assert not [line for line in stack.lines[stopped_at:] if "supervisor:" in line]

@@ -9,7 +9,7 @@ import pytest
 
 from mp3converter.domain.jobs import FailureCode
 from tests.e2e.platform import ADMIN_EMAIL, ADMIN_PASSWORD, Platform, bearer, upload_file
-from tests.hostile_media import REFERENCE_FORMATS, secret_audio
+from tests.hostile_media import REFUSED_FORMATS, secret_audio
 from tests.media import make_video
 
 pytestmark = pytest.mark.e2e
@@ -20,11 +20,11 @@ async def token(platform: Platform) -> str:
     return await platform.token(ADMIN_EMAIL, ADMIN_PASSWORD)
 
 
-@pytest.mark.parametrize("kind", ["hls", "hls-live", "dash", "concat"])
+@pytest.mark.parametrize("kind", ["hls", "hls-live", "dash", "concat", "sdp", "png"])
 async def test_a_playlist_pointing_at_a_local_file_fails_and_the_owner_is_told(
     platform: Platform, token: str, tmp_path: Path, kind: str
 ) -> None:
-    playlist = REFERENCE_FORMATS[kind](secret_audio(tmp_path / "outside"))
+    playlist = REFUSED_FORMATS[kind](secret_audio(tmp_path / "outside"))
     started = time.monotonic()
     async with platform.client() as client:
         accepted = await client.post(

@@ -107,6 +107,7 @@ async def running_worker(
     stores: Stores,
     limits: MediaLimits | None = None,
     upload_stall_seconds: float = 120.0,
+    ffprobe: str = "ffprobe",
 ) -> AsyncIterator[Worker]:
     """Consume the convert queue and its dead letters as the converter role does."""
     use_case = ConvertJob(
@@ -114,7 +115,7 @@ async def running_worker(
         videos=stores.videos,
         mp3s=stores.mp3s,
         broker=broker,
-        ffmpeg=FfmpegTranscoder(limits=limits),
+        ffmpeg=FfmpegTranscoder(ffprobe=ffprobe, limits=limits),
         work_dir=None,
         delete_source=True,
         upload_stall_seconds=upload_stall_seconds,
@@ -226,6 +227,17 @@ async def stored_job(stores: Stores, job_id: str) -> Job:
     return job
 
 
+async def done_and_source_dropped(stores: Stores, job_id: str) -> Job:
+    """The job once the worker has also let go of its video: JobSucceeded goes out before the
+    source is deleted and forgotten, so a snapshot taken at the event can still change."""
+    deadline = asyncio.get_running_loop().time() + 10.0
+    while True:
+        job = await stored_job(stores, job_id)
+        if job.video_file_id is None or asyncio.get_running_loop().time() > deadline:
+            return job
+        await asyncio.sleep(0.05)
+
+
 async def download(store: GridFSStore, file_id: str, path: Path) -> Path:
     """Write a stored file to path."""
     with path.open("wb") as out:
@@ -331,7 +343,8 @@ async def test_redelivered_command_of_a_done_job_changes_nothing(
     async with tapped_events(topology) as tap, running_worker(broker, stores) as worker:
         await broker.publish(command)
         await tap.wait_for(command.job_id, JobSucceeded)
-        before = await stored_job(stores, command.job_id)
+        before = await done_and_source_dropped(stores, command.job_id)
+        assert before.video_file_id is None
 
         await broker.publish(command)
         first, again = await tap.wait_for(command.job_id, JobSucceeded, count=2)
@@ -516,6 +529,48 @@ async def test_a_never_ending_playlist_fails_at_once_and_the_next_job_converts(
     assert await db["mp3s.files"].count_documents({"metadata.job_id": hostile.job_id}) == 0
     with pytest.raises(FileMissing):
         await stores.videos.info(hostile.video_file_id)
+
+
+# ffprobe as it behaves on an input it never finishes reading: it hangs (here on files that start
+# with HANG); every other file goes to the real ffprobe, found on the child's PATH.
+HANGING_FFPROBE = """#!/bin/sh
+for last; do :; done
+if head -c 4 "${last#file:}" | grep -q HANG; then exec sleep 600; fi
+exec ffprobe "$@"
+"""
+
+
+async def test_a_probe_past_its_deadline_fails_the_job_and_the_next_job_converts(
+    broker: Broker, db: Database, topology: Topology, tmp_path: Path
+) -> None:
+    ffprobe = tmp_path / "ffprobe"
+    ffprobe.write_text(HANGING_FFPROBE)
+    ffprobe.chmod(0o755)
+    hanging = tmp_path / "hangs.mp4"
+    hanging.write_bytes(b"HANG" + make_video(tmp_path / "v.mp4", seconds=1).read_bytes())
+    stores = Stores.on(db)
+    hostile = await queue_job(stores, hanging)
+    good = await queue_job(stores, make_video(tmp_path / "next.mp4", seconds=2))
+    limits = MediaLimits(probe_seconds=3.0)
+
+    async with (
+        tapped_events(topology) as tap,
+        running_worker(broker, stores, limits, ffprobe=str(ffprobe)) as worker,
+    ):
+        started = asyncio.get_running_loop().time()
+        await broker.publish(hostile)
+        await broker.publish(good)
+        (failed,) = await tap.wait_for(hostile.job_id, JobFailed)
+        failed_after = asyncio.get_running_loop().time() - started
+        await tap.wait_for(good.job_id, JobSucceeded)
+
+    assert failed.code == FailureCode.PROBE_TIMEOUT
+    assert 3.0 <= failed_after < 10, failed_after
+    assert [d.count for d in worker.commands] == [0, 0]  # permanent: acked, not retried
+    assert (await stored_job(stores, good.job_id)).status is JobStatus.DONE
+    with pytest.raises(FileMissing):
+        await stores.videos.info(hostile.video_file_id)
+    assert [p for p in psutil.Process().children(recursive=True) if p.name() == "sleep"] == []
 
 
 async def test_final_jobs_carry_their_expiry_and_a_failed_job_drops_its_video(

@@ -200,3 +200,102 @@ async def test_changing_the_password_ends_sessions_through_the_gateway(stack: St
     fresh = {"Authorization": f"Bearer {new.json()['access_token']}"}
     assert claims["email"] == "fay@example.com"
     assert (await stack.client.get("/jobs", headers=fresh)).status_code == 200
+
+
+async def wait_for_the_revocation_list(stack: Stack) -> None:
+    """Long enough for the gateway's and upload's copies of the list, and its key cache, to
+    catch up with a change at auth."""
+    settings = stack.settings
+    await asyncio.sleep(
+        max(settings.revocation_refresh_seconds, settings.api_key_cache_seconds) + 0.6
+    )
+
+
+async def test_an_admin_key_has_admin_rights_only_while_its_owner_is_an_admin(
+    stack: Stack,
+) -> None:
+    admin = await stack.bearer()
+    eve_id, eve = await user(stack, "eve@example.com")
+    before = await stack.client.get("/users", headers=eve)
+    promoted = await stack.client.patch(f"/users/{eve_id}", headers=admin, json={"is_admin": True})
+    login = await stack.client.post("/login", auth=("eve@example.com", "user-password-1"))
+    eve_admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    as_admin = await stack.client.get("/users", headers=eve_admin)
+    created = await stack.client.post(
+        "/api-keys", headers=eve_admin, json={"name": "ops", "admin": True}
+    )
+    key = {"Authorization": f"Bearer {created.json()['key']}"}
+    by_key = await stack.client.get("/users", headers=key)
+
+    demoted = await stack.client.patch(f"/users/{eve_id}", headers=admin, json={"is_admin": False})
+    await wait_for_the_revocation_list(stack)
+    key_after = await stack.client.get("/users", headers=key)
+    key_jobs = await stack.client.get("/jobs", headers=key)
+    old_token = await stack.client.get("/jobs", headers=eve_admin)
+    old_refresh = await stack.client.post(
+        "/token",
+        data={"grant_type": "refresh_token", "refresh_token": login.json()["refresh_token"]},
+    )
+
+    assert before.status_code == 403
+    assert (promoted.status_code, promoted.json()["is_admin"]) == (200, True)
+    assert as_admin.status_code == 200
+    assert (created.status_code, created.json()["admin"]) == (201, True)
+    assert by_key.status_code == 200
+    assert (demoted.status_code, demoted.json()["is_admin"]) == (200, False)
+    assert key_after.status_code == 403  # the key works on, without admin rights
+    assert key_jobs.status_code == 200
+    assert old_token.status_code == 401  # demotion voids the tokens that claimed admin rights
+    assert old_refresh.json()["error"] == "invalid_grant"
+
+
+async def test_a_deleted_users_tokens_stop_working_within_the_refresh(stack: Stack) -> None:
+    owner, headers = await user(stack, "gus@example.com")
+    login = await stack.client.post("/login", auth=("gus@example.com", "user-password-1"))
+    assert (await stack.client.get("/jobs", headers=headers)).status_code == 200
+
+    deleted_at = time.monotonic()
+    deleted = await stack.client.delete(f"/users/{owner}", headers=await stack.bearer())
+    while (await stack.client.get("/jobs", headers=headers)).status_code == 200:
+        assert time.monotonic() - deleted_at < 5, "the token kept working"
+        await asyncio.sleep(0.05)
+    refused_after = time.monotonic() - deleted_at
+    refreshed = await stack.client.post(
+        "/token",
+        data={"grant_type": "refresh_token", "refresh_token": login.json()["refresh_token"]},
+    )
+
+    assert deleted.status_code == 204
+    assert refused_after <= stack.settings.revocation_refresh_seconds + 1.0
+    assert (refreshed.status_code, refreshed.json()["error"]) == (400, "invalid_grant")
+
+
+async def test_a_disabled_users_api_key_stops_working(stack: Stack) -> None:
+    owner, headers = await user(stack, "hal@example.com")
+    created = await stack.client.post("/api-keys", headers=headers, json={"name": "ci"})
+    key = {"Authorization": f"Bearer {created.json()['key']}"}
+    before = await stack.client.get("/jobs", headers=key)
+
+    disabled = await stack.client.patch(
+        f"/users/{owner}", headers=await stack.bearer(), json={"disabled": True}
+    )
+    await wait_for_the_revocation_list(stack)
+    after = await stack.client.get("/jobs", headers=key)
+
+    assert (before.status_code, disabled.status_code) == (200, 200)
+    assert after.status_code == 401
+
+
+async def test_every_answer_of_the_gateway_forbids_sniffing_and_referrers(stack: Stack) -> None:
+    _, headers = await user(stack, "ivy@example.com")
+    answers = {
+        "proxied": await stack.client.get("/jobs", headers=headers),
+        "refused here": await stack.client.get("/jobs"),
+        "token": await stack.client.post("/login", auth=("ivy@example.com", "user-password-1")),
+        "not found": await stack.client.get("/no-such-page"),
+    }
+
+    for what, response in answers.items():
+        assert response.headers["x-content-type-options"] == "nosniff", what
+        assert response.headers["referrer-policy"] == "no-referrer", what
+    assert [r.status_code for r in answers.values()] == [200, 401, 200, 404]

@@ -18,7 +18,7 @@ from mp3converter.adapters.media_errors import MediaError
 from mp3converter.adapters.media_formats import ALLOWED_DEMUXERS
 from mp3converter.domain.jobs import FailureCode
 from mp3converter.domain.limits import MediaLimits
-from tests.hostile_media import REFERENCE_FORMATS, flac_silence, secret_audio
+from tests.hostile_media import REFERENCE_FORMATS, REFUSED_FORMATS, flac_silence, secret_audio
 from tests.media import ffprobe_json, make_noise_wav, make_video, run_ffmpeg
 
 SECRET_ENV = "MP3C_TEST_SECRET"
@@ -60,11 +60,11 @@ def test_without_the_allow_list_ffmpeg_would_read_the_secret(
     assert out.stat().st_size > 10_000  # three seconds of the secret tone
 
 
-@pytest.mark.parametrize("make", sorted(REFERENCE_FORMATS))
-async def test_files_that_refer_to_other_files_are_unsupported(
+@pytest.mark.parametrize("make", sorted(REFUSED_FORMATS))
+async def test_files_that_refer_to_other_files_or_are_images_are_unsupported(
     scratch: Path, secret: Path, make: str
 ) -> None:
-    src = upload(scratch, REFERENCE_FORMATS[make](secret))
+    src = upload(scratch, REFUSED_FORMATS[make](secret))
     converter = FfmpegTranscoder()
 
     started = time.monotonic()
@@ -77,12 +77,12 @@ async def test_files_that_refer_to_other_files_are_unsupported(
     assert elapsed < 10
 
 
-@pytest.mark.parametrize("make", sorted(REFERENCE_FORMATS))
+@pytest.mark.parametrize("make", sorted(REFUSED_FORMATS))
 async def test_ffmpeg_itself_refuses_them_even_without_the_probe(
     scratch: Path, secret: Path, make: str
 ) -> None:
     # Defence in depth: the conversion has the allow-list too, whatever a probe said.
-    src = upload(scratch, REFERENCE_FORMATS[make](secret))
+    src = upload(scratch, REFUSED_FORMATS[make](secret))
     dst = scratch / "audio.mp3"
     claimed = MediaInfo(duration_seconds=3.0, has_audio=True, audio_codec="mp2")
 

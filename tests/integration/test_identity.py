@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,8 @@ import httpx
 import jwt
 import pytest
 
+from mp3converter.adapters.mongo import Database
+from mp3converter.contracts import utcnow
 from mp3converter.roles import auth
 from tests.inprocess import serving, settings_for
 
@@ -25,9 +29,10 @@ NO_STORE = "no-store"
 
 @dataclass
 class Auth:
-    """The auth role's client, with helpers for what most tests do first."""
+    """The auth role's client and database, with helpers for what most tests do first."""
 
     client: httpx.AsyncClient
+    db: Database
 
     async def login(self, email: str, password: str) -> httpx.Response:
         return await self.client.post("/login", auth=(email, password))
@@ -74,7 +79,7 @@ def start(mongodb_url: str, mongo_client: Any, tmp_path: Path) -> Start:
         )
         try:
             async with serving(auth.create_app(settings), settings) as client:
-                yield Auth(client)
+                yield Auth(client, mongo_client[settings.mongodb_db])
         finally:
             await mongo_client.drop_database(settings.mongodb_db)
 
@@ -134,6 +139,41 @@ async def test_revoking_a_refresh_token_ends_it(role: Auth) -> None:
 
     assert (revoked.status_code, unknown.status_code) == (200, 200)  # RFC 7009
     assert refreshed.json()["error"] == "invalid_grant"
+
+
+async def test_refresh_tokens_are_stored_as_their_sha256_only(role: Auth) -> None:
+    first = (await role.tokens())["refresh_token"]
+    second = (await role.refresh(first)).json()["refresh_token"]
+
+    stored = [doc async for doc in role.db.refresh_tokens.find({})]
+
+    digests = {hashlib.sha256(token.encode()).hexdigest() for token in (first, second)}
+    assert {doc["_id"] for doc in stored} == digests
+    for token in (first, second):
+        assert token not in repr(stored)
+        assert token.removeprefix("rt_") not in repr(stored)
+
+
+async def test_an_expired_refresh_token_is_invalid_grant(role: Auth) -> None:
+    token = (await role.tokens())["refresh_token"]
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    await role.db.refresh_tokens.update_one(
+        {"_id": digest}, {"$set": {"expires_at": utcnow() - timedelta(seconds=1)}}
+    )
+
+    refreshed = await role.refresh(token)
+
+    assert refreshed.status_code == 400
+    assert refreshed.json()["error"] == "invalid_grant"
+
+
+async def test_revoke_without_a_token_is_an_oauth_invalid_request(role: Auth) -> None:
+    response = await role.client.post("/revoke", data={"token_type_hint": "refresh_token"})
+
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["error"] == "invalid_request"
+    assert response.json()["error_description"]
 
 
 @pytest.mark.parametrize(
@@ -350,6 +390,39 @@ async def test_api_keys_are_shown_once_listed_without_secret_exchanged_and_revok
     assert revoked.status_code == 204
     assert after.status_code == 401
     assert forged.status_code == 401
+
+
+async def test_api_keys_are_stored_as_their_sha256_only(role: Auth) -> None:
+    admin = await role.bearer()
+    created = await role.client.post("/api-keys", headers=admin, json={"name": "ci"})
+    key = created.json()["key"]
+    secret = key.removeprefix(f"mp3c_{created.json()['key_id']}_")
+
+    stored = [doc async for doc in role.db.api_keys.find({})]
+
+    assert len(stored) == 1
+    assert stored[0]["secret_sha256"] == hashlib.sha256(secret.encode()).hexdigest()
+    assert key not in repr(stored)
+    assert secret not in repr(stored)
+
+
+async def test_a_key_past_its_expiry_is_refused(role: Auth) -> None:
+    admin = await role.bearer()
+    created = await role.client.post(
+        "/api-keys", headers=admin, json={"name": "ci", "expires_in_days": 1}
+    )
+    key, key_id = created.json()["key"], created.json()["key_id"]
+    before = await role.client.post("/internal/api-key-tokens", json={"key": key})
+    await role.db.api_keys.update_one(
+        {"_id": key_id}, {"$set": {"expires_at": utcnow() - timedelta(seconds=1)}}
+    )
+
+    after = await role.client.post("/internal/api-key-tokens", json={"key": key})
+
+    expires_at = datetime.fromisoformat(created.json()["expires_at"])
+    assert expires_at - utcnow() == pytest.approx(timedelta(days=1), abs=timedelta(minutes=1))
+    assert before.status_code == 200
+    assert after.status_code == 401
 
 
 async def test_the_revocation_list_names_disabled_users(role: Auth) -> None:

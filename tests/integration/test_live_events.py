@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
+import fastapi.routing
+import fastapi.sse
 import httpx
 import pytest
 from httpx_sse import EventSource, ServerSentEvent, aconnect_sse
@@ -24,7 +26,7 @@ from mp3converter.adapters.rabbitmq import Broker
 from mp3converter.api import event_stream
 from mp3converter.contracts import JobFailed, JobProgressed, JobQueued, JobSucceeded, utcnow
 from mp3converter.domain.jobs import Job, JobStatus
-from mp3converter.roles import gateway
+from mp3converter.roles import gateway, upload
 from mp3converter.usecases.live import MAX_STREAMS_PER_USER
 from tests.http_server import serve
 from tests.integration.conftest import Stack
@@ -308,3 +310,53 @@ async def test_one_user_may_hold_only_so_many_streams(
                     assert (await _next(events)).event == "state"
                     break
             await asyncio.sleep(0.05)
+
+
+async def test_every_upload_replica_streams_an_event_published_once(
+    stack: Stack, streaming: httpx.AsyncClient
+) -> None:
+    owner_id, headers = await _user(stack, "kim@example.com")
+    job = await _job(stack, owner_id)
+    second_replica = upload.create_app(stack.settings.model_copy(update={"http_port": 0}))
+    async with (
+        serve(second_replica) as second_base,
+        httpx.AsyncClient(base_url=second_base, timeout=30) as second,
+        bootstrap.broker(stack.settings, "test") as broker,
+        _stream(streaming, f"/jobs/{job.job_id}/events", headers) as (_, through_gateway),
+        _stream(second, f"/jobs/{job.job_id}/events", headers) as (_, on_second),
+    ):
+        assert (await _next(through_gateway)).event == "state"
+        assert (await _next(on_second)).event == "state"
+
+        await broker.publish(JobProgressed(job_id=job.job_id, owner_id=owner_id, progress=0.5))
+        progress = [await _next(through_gateway), await _next(on_second)]
+        await _succeed(stack, broker, job)
+        ends = [await _next(through_gateway), await _next(on_second)]
+
+    assert [json.loads(p.data)["progress"] for p in progress] == [0.5, 0.5]
+    assert [e.event for e in ends] == ["done", "done"]
+
+
+def test_streams_are_kept_alive_every_15_seconds() -> None:
+    # FastAPI's EventSourceResponse sends the keep-alive comments the README promises.
+    assert fastapi.sse._PING_INTERVAL == 15.0
+    assert fastapi.routing.__dict__["_PING_INTERVAL"] == 15.0  # the copy it uses
+
+
+async def test_an_idle_stream_gets_keep_alive_comments(
+    stack: Stack, streaming: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fastapi.routing, "_PING_INTERVAL", 0.2)
+    owner_id, headers = await _user(stack, "lee@example.com")
+    job = await _job(stack, owner_id)
+    lines: list[str] = []
+    async with streaming.stream("GET", f"/jobs/{job.job_id}/events", headers=headers) as response:
+        async with asyncio.timeout(WAIT_SECONDS):
+            async for line in response.aiter_lines():
+                lines.append(line)
+                if line.startswith(":"):
+                    break
+
+    assert response.status_code == 200
+    assert lines[0] == "event: state"
+    assert lines[-1] == ": ping"

@@ -8,10 +8,11 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from bson import ObjectId
+from pymongo.errors import AutoReconnect
 
 from mp3converter.adapters.gridfs_store import FileMissing, GridFSStore
 from mp3converter.adapters.gridfs_writer import GridFSWriter
@@ -20,7 +21,7 @@ from mp3converter.adapters.mongo import Database
 from mp3converter.contracts import utcnow
 from mp3converter.domain.jobs import Job, JobStatus
 from mp3converter.domain.quotas import Usage
-from mp3converter.usecases.retention import Sweeper, SweepReport
+from mp3converter.usecases.retention import Sweeper, SweepReport, sweep_forever
 
 GRACE_SECONDS = 1.0
 DATA = b"x" * 300_000  # two GridFS chunks
@@ -189,3 +190,36 @@ async def test_operators_can_sweep_once_from_the_command_line(
     assert result.returncode == 0, result.stderr
     assert "purged_jobs=1" in result.stdout.split()
     assert await jobs.get(old.job_id) is None
+
+
+class FailingFirst(Sweeper):
+    """A sweeper whose first pass meets a database outage."""
+
+    passes = 0
+
+    async def sweep(self, now: datetime | None = None) -> SweepReport:
+        self.passes += 1
+        if self.passes == 1:
+            raise AutoReconnect("the database went away")
+        return await super().sweep(now)
+
+
+async def test_sweeping_goes_on_every_interval_after_a_failed_sweep(
+    stores: tuple[JobStore, GridFSStore, GridFSStore], caplog: pytest.LogCaptureFixture
+) -> None:
+    jobs, videos, mp3s = stores
+    old = job("ann", JobStatus.FAILED, purge_at=utcnow() - timedelta(seconds=1))
+    await jobs.add(old)
+    sweeper = FailingFirst(jobs, videos, mp3s, orphan_grace_seconds=GRACE_SECONDS)
+
+    sweeping = asyncio.create_task(sweep_forever(sweeper, interval_seconds=0.1))
+    try:
+        async with asyncio.timeout(10):
+            while sweeper.passes < 4:
+                await asyncio.sleep(0.02)
+        assert not sweeping.done()  # it never ends on its own
+    finally:
+        sweeping.cancel()
+
+    assert await jobs.get(old.job_id) is None  # purged by a pass after the failed one
+    assert "retention sweep failed; next try in 0 s" in caplog.text

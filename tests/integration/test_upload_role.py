@@ -324,3 +324,24 @@ async def test_an_upload_cut_off_after_its_job_was_queued_leaves_nothing(
         assert await count(role.db, "jobs") == 0
         assert await count(role.db, "videos.chunks") == 0
         assert await count(role.db, "videos.files") == 0
+
+
+async def test_the_role_sweeps_again_every_sweep_interval(upload_role: RoleFactory) -> None:
+    async with upload_role(sweep_interval_seconds=0.3) as role:
+        jobs = JobStore(role.db)
+        for _ in range(2):  # each added after the role's first sweep at start-up
+            past = utcnow() - timedelta(seconds=1)
+            job = Job(
+                job_id=uuid.uuid4().hex,
+                owner_id="ann",
+                owner_email="ann@example.com",
+                filename="talk.mp4",
+                status=JobStatus.FAILED,
+                created_at=past,
+                updated_at=past,
+                purge_at=past,
+            )
+            await jobs.add(job)
+            async with asyncio.timeout(10):
+                while await jobs.get(job.job_id) is not None:
+                    await asyncio.sleep(0.05)

@@ -1,12 +1,15 @@
 """Message contracts: validation, JSON round trips, ids and routing keys."""
 
+import typing
 from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
 
 from mp3converter.contracts import (
+    EVERY_JOB_EVENT,
     JOB_EVENT,
+    AnyJobEvent,
     ConvertVideo,
     JobFailed,
     JobQueued,
@@ -120,6 +123,14 @@ def test_routing_keys() -> None:
         "job.succeeded",
         "job.failed",
     ]
+
+
+def test_every_job_event_is_heard_by_the_live_binding() -> None:
+    # A topic binding "job.#" matches a key of "job." and any words after it.
+    prefix = EVERY_JOB_EVENT.removesuffix("#")
+    assert EVERY_JOB_EVENT.endswith(".#")
+    for event in typing.get_args(AnyJobEvent):
+        assert event.ROUTING_KEY.startswith(prefix), event.__name__
 
 
 def test_base_message_has_no_routing_key() -> None:

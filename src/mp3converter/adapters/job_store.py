@@ -10,7 +10,7 @@ from pymongo import DESCENDING, ReturnDocument
 
 from mp3converter.adapters.mongo import Database, Document
 from mp3converter.contracts import utcnow
-from mp3converter.domain.jobs import ALLOWED_FROM, FINAL, Job, JobError, JobStatus
+from mp3converter.domain.jobs import ALLOWED_FROM, FINAL, REQUEUABLE, Job, JobError, JobStatus
 from mp3converter.domain.quotas import Usage
 
 FileField = Literal["video_file_id", "mp3_file_id"]
@@ -60,6 +60,27 @@ class JobStore:
         doc = await self._jobs.find_one_and_update(
             {"_id": job_id, "status": {"$in": [s.value for s in ALLOWED_FROM[target]]}},
             {"$set": update},
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else _to_job(doc)
+
+    async def requeue(self, job_id: str) -> Job | None:
+        """Put a job back to queued at progress 0 for a replayed command (an operator's act,
+        outside the normal state machine): only from REQUEUABLE states, and a failed job only if
+        its video is still stored. None if the job does not exist or may not be requeued."""
+        requeuable = [
+            {"status": {"$in": [s.value for s in REQUEUABLE - FINAL]}},
+            {
+                "status": {"$in": [s.value for s in REQUEUABLE & FINAL]},
+                "video_file_id": {"$ne": None},
+            },
+        ]
+        doc = await self._jobs.find_one_and_update(
+            {"_id": job_id, "$or": requeuable},
+            {
+                "$set": {"status": JobStatus.QUEUED.value, "progress": 0.0, "updated_at": utcnow()},
+                "$unset": {"error": "", "expires_at": "", "purge_at": ""},
+            },
             return_document=ReturnDocument.AFTER,
         )
         return None if doc is None else _to_job(doc)

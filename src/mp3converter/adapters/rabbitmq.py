@@ -16,9 +16,12 @@ from aio_pika.abc import (
     AbstractIncomingMessage,
     AbstractRobustConnection,
 )
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
-from mp3converter.contracts import ConvertVideo, JobFailed, JobSucceeded, Message
+from mp3converter.contracts import EVERY_JOB_EVENT, ConvertVideo, JobFailed, JobSucceeded, Message
+from mp3converter.log_context import bind, log_scope
+from mp3converter.tracing import extract, inject, tracer
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +29,8 @@ Handler = Callable[[AbstractIncomingMessage], Awaitable[None]]
 PUBLISH_TIMEOUT_SECONDS = 10.0
 # Each step of stopping a consumer (cancel, close) waits at most this long for the broker.
 SHUTDOWN_STEP_SECONDS = 5.0
+# How long a connection to the broker may take to open.
+CONNECT_TIMEOUT_SECONDS = 10.0
 # Before a message that failed on a transient error goes back to its queue.
 RETRY_PAUSE_SECONDS = 2.0
 T = TypeVar("T")
@@ -96,7 +101,9 @@ class Broker:
     async def connect(cls, url: str, topology: Topology, client: str = "mp3converter") -> Broker:
         """Connect (named `<prefix>/<client>` in the broker's tools), declare the topology."""
         connection = await aio_pika.connect_robust(
-            url, timeout=10, client_properties={"connection_name": f"{topology.prefix}/{client}"}
+            url,
+            timeout=CONNECT_TIMEOUT_SECONDS,
+            client_properties={"connection_name": f"{topology.prefix}/{client}"},
         )
         broker = cls(connection, topology)
         try:
@@ -137,25 +144,36 @@ class Broker:
             await dead_queue.bind(dead, routing_key=queue_name)
 
     async def publish(self, message: Message) -> None:
-        """Publish and wait for the broker's confirm; raises if unconfirmed, or a command unrouted."""
+        """Publish and wait for the broker's confirm; raises if unconfirmed, or a command unrouted.
+
+        The message's headers carry the trace (W3C `traceparent`) of a producer span, so its
+        consumer continues the trace this one is part of."""
         is_command = isinstance(message, ConvertVideo)
         exchange_name = self.topology.commands if is_command else self.topology.events
         body = message.model_dump_json().encode()
-        await self._exchanges[exchange_name].publish(
-            aio_pika.Message(
-                body,
-                content_type="application/json",
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                message_id=message.message_id,
-                correlation_id=message.job_id,
-                type=getattr(message, "type", None),
-                timestamp=message.occurred_at,
-            ),
-            routing_key=message.routing_key,
-            # A command nobody would receive is an error; an event nobody listens to is not.
-            mandatory=is_command,
-            timeout=PUBLISH_TIMEOUT_SECONDS,
-        )
+        with tracer().start_as_current_span(
+            f"publish {exchange_name}",
+            kind=SpanKind.PRODUCER,
+            attributes=_span_attributes("send", exchange_name, message.routing_key, message),
+        ):
+            headers: dict[str, str] = {}
+            inject(headers)
+            await self._exchanges[exchange_name].publish(
+                aio_pika.Message(
+                    body,
+                    headers=dict(headers),
+                    content_type="application/json",
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    message_id=message.message_id,
+                    correlation_id=message.job_id,
+                    type=getattr(message, "type", None),
+                    timestamp=message.occurred_at,
+                ),
+                routing_key=message.routing_key,
+                # A command nobody would receive is an error; an event nobody listens to is not.
+                mandatory=is_command,
+                timeout=PUBLISH_TIMEOUT_SECONDS,
+            )
 
     async def consume(
         self, queue_name: str, handler: Handler, *, prefetch: int = 1
@@ -172,7 +190,7 @@ class Broker:
         live updates, acked on receipt; a restarted process starts afresh."""
         channel = await self._connection.channel()
         queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-        await queue.bind(self.topology.events, routing_key="job.#")
+        await queue.bind(self.topology.events, routing_key=EVERY_JOB_EVENT)
         tag = await queue.consume(handler, no_ack=True)
         return Subscription(channel, queue.name, tag)
 
@@ -216,6 +234,22 @@ class Subscription:
         with suppress(Exception):
             await self.cancel()
         await self.close()
+
+
+def _span_attributes(
+    operation: str, destination: str, routing_key: str | None, message: Message | None = None
+) -> dict[str, str]:
+    """OpenTelemetry's messaging attributes of a publish or a delivery."""
+    attributes = {
+        "messaging.system": "rabbitmq",
+        "messaging.operation.type": operation,
+        "messaging.destination.name": destination,
+        "messaging.rabbitmq.destination.routing_key": routing_key or "",
+    }
+    if message is not None:
+        attributes["messaging.message.id"] = message.message_id
+        attributes["messaging.message.conversation_id"] = message.job_id
+    return attributes
 
 
 def delivery_count(message: AbstractIncomingMessage) -> int:
@@ -269,10 +303,26 @@ class MessageHandler(Generic[T]):
         self.idle.set()
 
     async def __call__(self, message: AbstractIncomingMessage) -> None:
-        """Handle one delivery and settle it."""
+        """Handle one delivery and settle it, in a consumer span that continues the publisher's
+        trace and a log scope that names the message's job and owner."""
+        exchange = message.exchange or ""
+        with (
+            tracer().start_as_current_span(
+                f"process {exchange}",
+                context=extract(message.headers),
+                kind=SpanKind.CONSUMER,
+                attributes=_span_attributes("process", exchange, message.routing_key),
+            ),
+            log_scope(job_id=message.correlation_id),
+        ):
+            await self._handle_delivery(message)
+
+    async def _handle_delivery(self, message: AbstractIncomingMessage) -> None:
         value = await decode_or_reject(message, self._decode)
         if value is None:
             return
+        if isinstance(value, Message):
+            bind(job_id=value.job_id, user_id=value.owner_id)
         self._busy += 1
         self.idle.clear()
         try:

@@ -23,6 +23,7 @@ from mp3converter.adapters.upload_keys import UploadKeys
 from mp3converter.adapters.user_store import UserStore
 from mp3converter.config import Settings
 from mp3converter.domain.download_links import DownloadLinks, LinkClaims, LinkRefusal
+from mp3converter.log_context import bind
 from mp3converter.usecases.accounts import Accounts
 from mp3converter.usecases.api_keys import ApiKeys
 from mp3converter.usecases.live import LiveJobs
@@ -190,7 +191,9 @@ UploadKeysDep = Annotated[UploadKeys, Depends(_upload_keys)]
 async def _current_principal(
     request: Request, verifier: Annotated[TokenVerifier, Depends(_verifier)]
 ) -> Principal:
-    return await authenticate(verifier, request)
+    principal = await authenticate(verifier, request)
+    bind(user_id=principal.user_id)  # every later line of this request names the caller
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(_current_principal)]
@@ -207,7 +210,9 @@ class Caller:
 async def _gateway_caller(
     request: Request, verifier: VerifierDep, exchange: KeyExchangeDep
 ) -> Caller:
-    return await resolve_caller(request, verifier, exchange)
+    caller = await resolve_caller(request, verifier, exchange)
+    bind(user_id=caller.principal.user_id)
+    return caller
 
 
 async def resolve_caller(
@@ -272,4 +277,5 @@ async def signed_link_owner(
         raise Problem(403, "invalid-link", "the download link is not valid")
     if await revocations.voids(claims.owner_id, links.issued_at(claims)):
         raise Problem(403, "invalid-link", "the download link is no longer valid")
+    bind(user_id=claims.owner_id)
     return claims.owner_id

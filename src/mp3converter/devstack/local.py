@@ -12,6 +12,7 @@ from pathlib import Path
 from types import FrameType
 
 from mp3converter.config import OPS_PORT_OFFSET, ROLE_PORTS, Settings
+from mp3converter.devstack.monitoring import PROMETHEUS_PORT, start_dev_prometheus
 from mp3converter.devstack.processes import RoleProcesses, base_environment, role_environment
 from mp3converter.devstack.secantus import mongodb_url, start_secantus, stop_process
 
@@ -50,6 +51,7 @@ def run_dev_stack(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     database: subprocess.Popen[bytes] | None = None
+    prometheus: subprocess.Popen[bytes] | None = None
     roles: RoleProcesses | None = None
     try:
         url = os.environ.get("MONGODB_URL")
@@ -74,6 +76,8 @@ def run_dev_stack(settings: Settings) -> int:
                     "DATA_DIR": str(data_dir),
                     "ADMIN_EMAIL": email,
                     "ADMIN_PASSWORD": password,
+                    # Lines for people on the terminal; LOG_FORMAT=json for the real thing.
+                    "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"),
                 }
             ),
             ports,
@@ -81,14 +85,18 @@ def run_dev_stack(settings: Settings) -> int:
         roles = RoleProcesses(env, ports, ops_ports, log_dir=data_dir / "logs")
         roles.start()
         roles.wait_ready()
+        if os.environ.get("MONITORING") == "1":
+            at = int(os.environ.get("PROMETHEUS_PORT", PROMETHEUS_PORT))
+            prometheus = start_dev_prometheus(data_dir, ops_ports, at)
+            print(f"Prometheus (rules of deploy/monitoring) at http://127.0.0.1:{at}")
         gateway = f"http://127.0.0.1:{ports['gateway']}"
         print(f"\nmp3converter is up at {gateway} (API docs: {gateway}/docs)")
+        print(f"web UI: {gateway}/ (open it in a browser and sign in)")
         print(f"admin: {email} (password from ADMIN_PASSWORD or {data_dir}/admin-password)")
         print("Ctrl-C stops everything.\n", flush=True)
-        while not (dead := roles.exited()):
-            time.sleep(0.5)
-        print(f"stopping: role(s) exited unexpectedly: {dead}", file=sys.stderr)
-        return 1
+        while True:  # a role that exits is started again, with backoff, until Ctrl-C
+            roles.supervise()
+            time.sleep(0.2)
     except Stop:
         print("\nstopping mp3converter ...")
         return 0
@@ -100,5 +108,7 @@ def run_dev_stack(settings: Settings) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if roles is not None:
             roles.stop()
+        if prometheus is not None:
+            stop_process(prometheus)
         if database is not None:
             stop_process(database)

@@ -1,4 +1,4 @@
-"""The five roles as child processes with role-prefixed output."""
+"""The five roles as child processes with role-prefixed output, restarted when one exits."""
 
 from __future__ import annotations
 
@@ -18,6 +18,25 @@ from mp3converter.devstack.secantus import stop_process
 from mp3converter.roles import ROLES
 
 COLORS = {"gateway": 36, "auth": 35, "upload": 34, "converter": 33, "notification": 32}
+
+
+@dataclass
+class Backoff:
+    """Delays between restarts of one role, as Kubernetes' CrashLoopBackOff: doubling from
+    `first` up to `longest`, back to `first` once the role stayed up for `stable` seconds."""
+
+    first: float = 0.5
+    longest: float = 30.0
+    stable: float = 60.0
+    _next: float = field(default=0.0, init=False)
+
+    def after_exit(self, uptime: float) -> float:
+        """How long to wait before starting again a role that ran for `uptime` seconds."""
+        if uptime >= self.stable or not self._next:
+            self._next = self.first
+        delay = self._next
+        self._next = min(delay * 2, self.longest)
+        return delay
 
 
 def role_environment(base: Mapping[str, str], ports: Mapping[str, int]) -> dict[str, str]:
@@ -55,18 +74,23 @@ class RoleProcesses:
     log_dir: Path | None = None
     sink: IO[str] = field(default_factory=lambda: sys.stdout)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    backoffs: dict[str, Backoff] = field(default_factory=dict)
+    started_at: dict[str, float] = field(default_factory=dict)
+    # Roles that exited, and when (monotonic) each is started again.
+    restart_at: dict[str, float] = field(default_factory=dict)
 
     def start(self, roles: list[str] | None = None) -> None:
         """Start each role with its own HTTP_PORT and OPS_PORT."""
         for role in roles or list(ROLES):
             ports = {"HTTP_PORT": str(self.ports[role]), "OPS_PORT": str(self.ops_ports[role])}
             env = {**self.env, **ports}
-            process = subprocess.Popen(
+            process = self.processes[role] = subprocess.Popen(
                 [sys.executable, "-m", "mp3converter", "run", role],
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
             )
+            self.started_at[role] = time.monotonic()
             log = None
             if self.log_dir is not None:
                 self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -75,7 +99,6 @@ class RoleProcesses:
             threading.Thread(
                 target=_pump, args=(role, process.stdout, self.sink, log), daemon=True
             ).start()
-            self.processes[role] = process
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Block until every role answers /readyz (on its ops port) with 200."""
@@ -101,6 +124,30 @@ class RoleProcesses:
     def exited(self) -> dict[str, int]:
         """Roles that have exited, with their exit codes."""
         return {r: p.returncode for r, p in self.processes.items() if p.poll() is not None}
+
+    def supervise(self, now: float | None = None) -> None:
+        """One round of supervision: schedule the restart of each role that exited (with its
+        backoff, logged) and start those whose delay is over. Never called once stopping."""
+        now = time.monotonic() if now is None else now
+        for role, code in self.exited().items():
+            if role in self.restart_at:
+                continue
+            uptime = now - self.started_at.get(role, now)
+            delay = self.backoffs.setdefault(role, Backoff()).after_exit(uptime)
+            self.restart_at[role] = now + delay
+            self._say(
+                f"supervisor: role {role} exited unexpectedly with code {code} after "
+                f"{uptime:.1f} s; restarting it in {delay:.1f} s"
+            )
+        for role, due in list(self.restart_at.items()):
+            if due <= now:
+                del self.restart_at[role]
+                self.start([role])
+                self._say(f"supervisor: restarted role {role} (pid {self.processes[role].pid})")
+
+    def _say(self, line: str) -> None:
+        self.sink.write(line + "\n")
+        self.sink.flush()
 
     def stop(self) -> None:
         """SIGTERM every role (gateway first), then wait for each."""

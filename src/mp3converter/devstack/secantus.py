@@ -6,6 +6,7 @@ It is GPL-2.0: it is never imported, only started as a separate program.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -33,11 +34,44 @@ def secantusd_binary() -> Path:
     return Path(found)
 
 
+# Ports are picked below the kernel's ephemeral range: a port the kernel picked (bind to port 0)
+# could be taken by any outgoing connection in the seconds before its server binds it, and a role
+# then failed to start with "address already in use".
+LOWEST_PORT = 20000
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+# Handed out by this process, maybe not bound yet: never handed out twice.
+_handed_out: set[int] = set()
+
+
+def _first_ephemeral_port() -> int:
+    try:
+        return int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
+    """A TCP port on 127.0.0.1 that nothing listens on right now, outside the ephemeral range
+    (so no outgoing connection takes it before its server binds it), never given out twice."""
+    ceiling = _first_ephemeral_port()
+    if ceiling - LOWEST_PORT >= 1000:
+        for _ in range(500):
+            port = LOWEST_PORT + secrets.randbelow(ceiling - LOWEST_PORT)
+            if port not in _handed_out and _can_bind(port):
+                _handed_out.add(port)
+                return port
+    with socket.socket() as sock:  # an unusual range: the kernel's choice
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _can_bind(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def mongodb_url(port: int) -> str:

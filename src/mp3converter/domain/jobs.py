@@ -29,6 +29,9 @@ ALLOWED_FROM: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.FAILED: frozenset({JobStatus.QUEUED, JobStatus.CONVERTING}),
 }
 FINAL = frozenset({JobStatus.DONE, JobStatus.FAILED})
+# An operator replaying a dead-lettered command may put a job back to queued from these states
+# only (never from done; a failed job only while its video is still stored).
+REQUEUABLE = frozenset({JobStatus.QUEUED, JobStatus.CONVERTING, JobStatus.FAILED})
 
 
 class FailureCode(StrEnum):

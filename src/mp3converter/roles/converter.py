@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from functools import partial
 
+import anyio
 from fastapi import FastAPI
 
 from mp3converter import bootstrap
@@ -18,6 +19,7 @@ from mp3converter.adapters.gridfs_store import GridFSStore
 from mp3converter.adapters.job_store import JobStore
 from mp3converter.adapters.mongo import Database
 from mp3converter.adapters.rabbitmq import Broker, MessageHandler
+from mp3converter.adapters.scratch import remove_stale
 from mp3converter.api.deps import RoleState
 from mp3converter.config import Settings
 from mp3converter.contracts import ConvertVideo
@@ -54,6 +56,9 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[RoleState]
     """Consume commands and dead letters; on shutdown, finish the job in hand within the grace."""
     async with AsyncExitStack() as stack:
         db, broker = await stack.enter_async_context(bootstrap.database_and_broker(settings, ROLE))
+        stale = await anyio.to_thread.run_sync(remove_stale, settings.work_dir)
+        if stale:
+            log.warning("removed %d scratch directories of a converter that died", len(stale))
         use_case = convert_job(settings, db, broker)
         decode = ConvertVideo.model_validate_json
         handlers = [MessageHandler(decode, use_case.run), MessageHandler(decode, use_case.give_up)]

@@ -20,12 +20,14 @@ from mp3converter.api.gateway import (
     presets,
     uploads,
     users,
+    web_ui,
     webhooks,
 )
 from mp3converter.config import Settings
 from mp3converter.web.key_exchange import KeyExchange
 from mp3converter.web.proxy import Upstream
 from mp3converter.web.server import finish_app
+from mp3converter.web.ui_bundle import packaged_bundle
 
 ROLE = "gateway"
 # Long reads and writes: uploads and downloads of large files stream through.
@@ -59,7 +61,7 @@ async def lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[RoleState]
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """The gateway's app: the public API, documented at /docs."""
+    """The gateway's app: the public API, documented at /docs, and the web UI at /."""
     app = FastAPI(
         title="mp3converter",
         summary="Upload videos, get MP3s back.",
@@ -68,4 +70,5 @@ def create_app(settings: Settings) -> FastAPI:
     )
     for module in (accounts, users, api_keys, uploads, jobs, downloads, webhooks, presets):
         app.include_router(module.router)
+    app.include_router(web_ui.router_for(packaged_bundle()))
     return finish_app(app, ROLE)

@@ -30,6 +30,11 @@ FETCH_BATCH_CHUNKS = 16  # 4 MiB of GridFS chunks
 OUTCOMES = Counter(
     "mp3converter_jobs_finished_total", "Jobs that reached a final state", ["outcome", "code"]
 )
+# Every outcome is exported from the start, at 0: the first failure after a start is then an
+# increase that rate() and the alert rules see, not a new series that appears at 1.
+OUTCOMES.labels("done", "")
+for _code in FailureCode:
+    OUTCOMES.labels("failed", _code.value)
 CONVERT_SECONDS = Histogram(
     "mp3converter_conversion_seconds",
     "Wall time of one conversion",
@@ -65,6 +70,9 @@ class ConvertJob:
         job = await self.jobs.move(job.job_id, JobStatus.CONVERTING, progress=0.0)
         if job is None:
             return  # another delivery moved it meanwhile
+        log.info(
+            "converting job %s (%s)", job.job_id, "as it uploads" if command.streaming else "stored"
+        )
         started = time.perf_counter()
         try:
             await self._convert(job, command)
@@ -127,6 +135,12 @@ class ConvertJob:
             await self.mp3s.delete(stored.file_id)
             return
         OUTCOMES.labels("done", "").inc()
+        log.info(
+            "job %s done: %.1f s of audio, %d bytes",
+            job.job_id,
+            result.duration_seconds,
+            stored.size,
+        )
         await self.publish_outcome(done)
         if self.delete_source:
             await self._drop_source(done)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 
@@ -14,6 +15,7 @@ from mp3converter.domain.download_links import DownloadLinks
 from mp3converter.usecases.email_templates import load_templates
 from mp3converter.usecases.emails import UnbuildableEmail, built_job_email
 
+log = logging.getLogger(__name__)
 SENT = Counter("mp3converter_notifications_total", "Notifications handled", ["kind", "result"])
 
 
@@ -60,3 +62,4 @@ class Notifier:
             }
         )
         SENT.labels(event.type, "sent").inc()
+        log.info("%s email of job %s sent", event.type, event.job_id)

@@ -20,6 +20,7 @@ from mp3converter.domain.conversion_options import DEFAULT_OPTIONS, ConversionOp
 from mp3converter.domain.jobs import Job, JobStatus
 from mp3converter.domain.quotas import Quota, QuotaExceeded
 from mp3converter.domain.streamable import HEAD_BYTES, reads_front_to_back
+from mp3converter.log_context import bind
 
 log = logging.getLogger(__name__)
 UPLOADED_BYTES = Counter("mp3converter_uploaded_bytes_total", "Video bytes stored")
@@ -116,6 +117,7 @@ class Uploads:
         else:
             job = await self._queue(upload, str(writer.file_id), writer.size, streaming=False)
         JOBS_CREATED.inc()
+        log.info("job %s accepted: %d bytes of video", job.job_id, writer.size)
         await self._announce(job)
         return job
 
@@ -136,6 +138,7 @@ class Uploads:
 
     async def _queue(self, upload: Upload, file_id: str, size: int, *, streaming: bool) -> Job:
         """Record the job and publish its command, or undo both (QuotaRefused, QueueUnavailable)."""
+        bind(job_id=upload.job_id)  # a changed job id (options after the file) is logged too
         now = utcnow()
         job = Job(
             job_id=upload.job_id,

@@ -9,8 +9,11 @@ from typing import Any
 import httpx
 from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from starlette.background import BackgroundTask
 
+from mp3converter.tracing import inject, tracer
 from mp3converter.web.problems import Problem
 
 log = logging.getLogger(__name__)
@@ -57,7 +60,8 @@ async def forward(
     """Send the request to base+path and stream the answer back; 503 if upstream is away.
 
     `authorization` replaces the client's Authorization header (an API key the gateway traded
-    for an access token); the client's X-Forwarded-For is replaced by the address it came from.
+    for an access token); the client's X-Forwarded-For is replaced by the address it came from,
+    its trace headers by those of this hop's client span (ended once the answer has streamed).
     """
     headers = {
         k: v
@@ -70,6 +74,12 @@ async def forward(
         headers["content-length"] = request.headers["content-length"]
     if request.client is not None:
         headers["x-forwarded-for"] = request.client.host
+    span = tracer().start_span(
+        f"{request.method} {base}",
+        kind=SpanKind.CLIENT,
+        attributes={"http.request.method": request.method, "url.full": f"{base}{path}"},
+    )
+    inject(headers, trace.set_span_in_context(span))
     upstream_request = http.build_request(
         request.method,
         f"{base}{path}",
@@ -79,21 +89,33 @@ async def forward(
     )
     try:
         upstream = await http.send(upstream_request, stream=True)
-    except httpx.HTTPError as exc:
-        log.warning("upstream %s unreachable: %s", base, exc)
-        raise Problem(
-            503,
-            "upstream-unavailable",
-            "a service is unavailable; retry later",
-            headers={"Retry-After": "5"},
-        ) from exc
+    except BaseException as exc:  # the span ends with the error, whatever it is
+        span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+        span.end()
+        if isinstance(exc, httpx.HTTPError):
+            log.warning("upstream %s unreachable: %s", base, exc)
+            raise Problem(
+                503,
+                "upstream-unavailable",
+                "a service is unavailable; retry later",
+                headers={"Retry-After": "5"},
+            ) from exc
+        raise
+    span.set_attribute("http.response.status_code", upstream.status_code)
     out = {k: v for k in FORWARD_RESPONSE if (v := upstream.headers.get(k)) is not None}
     return StreamingResponse(
         upstream.aiter_raw(),
         status_code=upstream.status_code,
         headers=out,
-        background=BackgroundTask(upstream.aclose),
+        background=BackgroundTask(_close, upstream, span),
     )
+
+
+async def _close(upstream: httpx.Response, span: Span) -> None:
+    try:
+        await upstream.aclose()
+    finally:
+        span.end()
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from mp3converter.web.metrics import MetricsMiddleware
 from mp3converter.web.oauth_errors import install_oauth_errors
 from mp3converter.web.problems import document_problems, install_problem_handlers
 from mp3converter.web.security_headers import SecurityHeadersMiddleware
+from mp3converter.web.tracing import TracingMiddleware
 
 GRACEFUL_SECONDS = 30
 # An idle connection stays open longer than any client in front keeps it (the gateway's pool, an
@@ -23,12 +24,14 @@ KEEP_ALIVE_SECONDS = 75
 
 
 def finish_app(app: FastAPI, role: str) -> FastAPI:
-    """Add what every role's public app has: problem+json errors, headers, request metrics."""
+    """Add what every role's public app has: problem+json errors, headers, request metrics,
+    and (outermost) a trace span and a log scope per request."""
     install_problem_handlers(app)
     install_oauth_errors(app)
     document_problems(app)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, role=role)
+    app.add_middleware(TracingMiddleware)
     return app
 
 
@@ -70,6 +73,8 @@ def serve(app: FastAPI, settings: Settings) -> None:
     public_port, ops_port = settings.listen_port, settings.listen_ops_port
     config = uvicorn.Config(
         ByListener(app, ops_app(), ops_port),
+        # uvicorn's own lines go through the root handler, in the role's format (logs.py).
+        log_config=None,
         log_level=settings.log_level.lower(),
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SECONDS,

@@ -9,6 +9,7 @@ from mp3converter.api.gateway.responses import PROBLEM
 from mp3converter.api.routes.uploads import IdempotencyKeyHeader
 from mp3converter.api.schemas import JobAccepted
 from mp3converter.domain.conversion_options import ConversionOptions
+from mp3converter.log_context import bind
 
 router = APIRouter()
 # Every option is a text field of the form, before or after `file`.
@@ -50,6 +51,11 @@ async def upload(
     declared: DeclaredUploadSize,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    return await upstream.to_upload(
+    response = await upstream.to_upload(
         request, "/upload", stream_body=True, authorization=caller.authorization
     )
+    # The upload role names the new job (Location: /jobs/{id}); this request's lines name it too.
+    location = response.headers.get("location", "")
+    if location.startswith("/jobs/"):
+        bind(job_id=location.removeprefix("/jobs/"))
+    return response

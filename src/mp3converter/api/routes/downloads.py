@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
+from prometheus_client import Counter
 
 from mp3converter.adapters.gridfs_store import FileMissing
 from mp3converter.api.deps import (
@@ -22,6 +25,14 @@ from mp3converter.web.problems import Problem
 from mp3converter.web.ranges import RangeNotSatisfiable, parse_range
 
 router = APIRouter()
+DOWNLOADED_BYTES = Counter("mp3converter_downloaded_bytes_total", "MP3 bytes sent to clients")
+
+
+async def _counted(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """Count the bytes as they leave, so an aborted download counts what it really sent."""
+    async for chunk in chunks:
+        DOWNLOADED_BYTES.inc(len(chunk))
+        yield chunk
 
 
 @router.get(
@@ -72,10 +83,10 @@ async def download(
         ) from exc
     if wanted is None:
         headers["Content-Length"] = str(length)
-        body = mp3s.read(job.mp3_file_id)
+        body = _counted(mp3s.read(job.mp3_file_id))
         return StreamingResponse(body, media_type="audio/mpeg", headers=headers)
     start, end = wanted
     headers["Content-Range"] = f"bytes {start}-{end}/{length}"
     headers["Content-Length"] = str(end - start + 1)
-    body = mp3s.read(job.mp3_file_id, start, end)
+    body = _counted(mp3s.read(job.mp3_file_id, start, end))
     return StreamingResponse(body, status_code=206, media_type="audio/mpeg", headers=headers)

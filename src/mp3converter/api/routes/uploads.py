@@ -37,6 +37,7 @@ from mp3converter.domain.filenames import clean_filename
 from mp3converter.domain.idempotency import BadIdempotencyKey, parse_key, record_id
 from mp3converter.domain.jobs import Job, JobStatus
 from mp3converter.domain.quotas import QuotaExceeded, QuotaKind
+from mp3converter.log_context import bind
 from mp3converter.usecases.uploads import (
     EmptyUpload,
     QueueUnavailable,
@@ -96,6 +97,7 @@ async def upload(
     except BadIdempotencyKey as exc:
         raise Problem(400, "bad-idempotency-key", str(exc)) from exc
     upload = Upload(caller.user_id, caller.email, uuid.uuid4().hex, "", "")
+    bind(job_id=upload.job_id)
     if key is None:
         job, _ = await _new_job(request, uploads, upload, settings, declared)
     else:
@@ -146,6 +148,7 @@ async def _replay(
     settings: Settings,
 ) -> JobAccepted:
     """A key used before: the first upload's job if this is the same file; nothing is stored."""
+    bind(job_id=held.job_id)
     if held.state is KeyState.IN_FLIGHT or held.job_id is None:
         raise Problem(
             409,
