@@ -115,6 +115,7 @@ def start_secantus(storage: Path, port: int, log_file: Path) -> subprocess.Popen
                 str(storage),
                 "--cache-size",
                 "256M",
+                "--standalone",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
