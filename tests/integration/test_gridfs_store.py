@@ -1,11 +1,13 @@
 """GridFSStore against a real MongoDB-wire server: streamed saves, byte-exact ranged reads."""
 
+import asyncio
 import hashlib
 import os
 from collections.abc import AsyncIterator
 
 import pytest
 from bson import ObjectId
+from pymongo.errors import BulkWriteError
 
 from mp3converter.adapters.gridfs_store import CHUNK_SIZE, FileMissing, GridFSStore, StoredFile
 from mp3converter.adapters.gridfs_writer import BATCH_CHUNKS
@@ -159,7 +161,7 @@ async def test_unknown_or_malformed_ids_are_missing(store: GridFSStore, file_id:
 async def test_chunks_reach_the_database_while_the_upload_is_still_streaming(
     store: GridFSStore, db: Database
 ) -> None:
-    """Flat memory: at most a small batch of chunks is held before it is inserted."""
+    """Flat memory: at most two small batches of chunks are held (one filling, one in flight)."""
     chunks_seen_midway: list[int] = []
 
     async def twenty_mib() -> AsyncIterator[bytes]:
@@ -171,4 +173,46 @@ async def test_chunks_reach_the_database_while_the_upload_is_still_streaming(
     stored = await store.save(twenty_mib(), filename="big.mp4", metadata={})
     assert stored.size == 20 << 20
     held_back = (10 << 20) // CHUNK_SIZE - chunks_seen_midway[0]
-    assert 0 <= held_back <= BATCH_CHUNKS
+    assert 0 <= held_back <= 2 * BATCH_CHUNKS
+
+
+async def test_a_cancelled_save_waits_for_the_batch_in_flight_and_leaves_nothing(
+    store: GridFSStore, db: Database
+) -> None:
+    """The request is cancelled while a batch may be on its way: nothing lands after the abort."""
+    handed_over = asyncio.Event()
+
+    async def then_hang() -> AsyncIterator[bytes]:
+        for _ in range(BATCH_CHUNKS * 3 + 1):
+            yield os.urandom(CHUNK_SIZE)
+        handed_over.set()
+        await asyncio.Event().wait()
+
+    save = asyncio.create_task(store.save(then_hang(), filename="cut.mp4", metadata={}))
+    await handed_over.wait()
+    save.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await save
+    await asyncio.sleep(0.2)  # an insert cut off mid-way would land about now
+    assert await db[f"{BUCKET}.chunks"].count_documents({}) == 0
+    assert await db[f"{BUCKET}.files"].count_documents({}) == 0
+
+
+async def test_a_failed_batch_insert_surfaces_and_the_abort_removes_the_rest(
+    store: GridFSStore, db: Database
+) -> None:
+    """An insert that fails in the background is raised to the writer's caller, not lost."""
+    writer = store.writer()
+    # Chunk 0 already exists: the first batch breaks the unique (files_id, n) index.
+    await db[f"{BUCKET}.chunks"].insert_one({"files_id": writer.file_id, "n": 0, "data": b""})
+
+    async def write_all() -> None:
+        for _ in range(BATCH_CHUNKS * 4):
+            await writer.write(os.urandom(CHUNK_SIZE))
+        await writer.close("dup.mp4", {})
+
+    with pytest.raises(BulkWriteError):
+        await write_all()
+    await writer.abort()
+    assert await db[f"{BUCKET}.chunks"].count_documents({}) == 0
+    assert await db[f"{BUCKET}.files"].count_documents({}) == 0

@@ -3,10 +3,16 @@
 pymongo's own writer buffers up to 48 MB of chunks per file before inserting them; an upload
 role holding that for every concurrent upload would not have flat memory. Reading stays with
 pymongo's GridFS bucket, which sees the same layout.
+
+One batch is in flight while the next fills: the database stores one while the writer receives
+(and the SHA-256 is taken, in a worker thread) the next, so neither waits for the other. At most
+two batches are held per file.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 from datetime import UTC, datetime
 from typing import Any
@@ -31,26 +37,27 @@ class GridFSWriter:
         self._pending = bytearray()
         self._batch: list[dict[str, Any]] = []
         self._next_n = 0
+        self._in_flight: asyncio.Future[None] | None = None
 
     async def write(self, data: bytes) -> None:
-        """Add bytes; full chunks are inserted once a batch is complete."""
-        self.digest.update(data)
+        """Add bytes; a complete batch of chunks is sent once the one before it is stored."""
         self.size += len(data)
         self._pending += data
         while len(self._pending) >= self._chunk_size:
             self._add_chunk(bytes(self._pending[: self._chunk_size]))
             del self._pending[: self._chunk_size]
             if len(self._batch) >= BATCH_CHUNKS:
-                await self._insert_batch()
+                await self._send_batch()
 
     async def close(self, filename: str, metadata: dict[str, Any]) -> None:
         """Insert the last chunks, then the files document that makes the file visible (its
         metadata gains the size and SHA-256 of the content)."""
-        metadata = {**metadata, "size": self.size, "sha256": self.digest.hexdigest()}
         if self._pending:
             self._add_chunk(bytes(self._pending))
             self._pending.clear()
-        await self._insert_batch()
+        await self._send_batch()
+        await self._stored()
+        metadata = {**metadata, "size": self.size, "sha256": self.digest.hexdigest()}
         await self._files.insert_one(
             {
                 "_id": self.file_id,
@@ -63,15 +70,37 @@ class GridFSWriter:
         )
 
     async def abort(self) -> None:
-        """Remove every chunk written so far."""
+        """Remove every chunk written so far (once the batch in flight has landed or failed, so
+        none arrives after the removal)."""
         self._batch.clear()
+        with contextlib.suppress(Exception):
+            await self._stored()
         await self._chunks.delete_many({"files_id": self.file_id})
 
     def _add_chunk(self, data: bytes) -> None:
         self._batch.append({"files_id": self.file_id, "n": self._next_n, "data": Binary(data)})
         self._next_n += 1
 
-    async def _insert_batch(self) -> None:
+    async def _send_batch(self) -> None:
+        """Wait for the batch in flight (raising its error), then send the current one."""
+        await self._stored()
         if self._batch:
-            await self._chunks.insert_many(self._batch, ordered=True)
-            self._batch.clear()
+            batch, self._batch = self._batch, []
+            self._in_flight = asyncio.ensure_future(self._store(batch))
+
+    async def _stored(self) -> None:
+        # Shielded: a cancelled caller leaves the insert to finish (abort waits for it), rather
+        # than cutting it off with its message perhaps already sent.
+        if self._in_flight is not None:
+            await asyncio.shield(self._in_flight)
+            self._in_flight = None
+
+    async def _store(self, batch: list[dict[str, Any]]) -> None:
+        # Batches are stored one after another, so the digest sees the bytes in order.
+        await asyncio.to_thread(_hash_chunks, self.digest, batch)
+        await self._chunks.insert_many(batch, ordered=True)
+
+
+def _hash_chunks(digest: Any, batch: list[dict[str, Any]]) -> None:
+    for chunk in batch:
+        digest.update(chunk["data"])  # hashlib releases the GIL for large buffers
