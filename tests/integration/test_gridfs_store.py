@@ -9,7 +9,13 @@ import pytest
 from bson import ObjectId
 from pymongo.errors import BulkWriteError
 
-from mp3converter.adapters.gridfs_store import CHUNK_SIZE, FileMissing, GridFSStore, StoredFile
+from mp3converter.adapters.gridfs_store import (
+    CHUNK_SIZE,
+    READ_BATCH_CHUNKS,
+    FileMissing,
+    GridFSStore,
+    StoredFile,
+)
 from mp3converter.adapters.gridfs_writer import BATCH_CHUNKS
 from mp3converter.adapters.mongo import Database
 
@@ -216,3 +222,34 @@ async def test_a_failed_batch_insert_surfaces_and_the_abort_removes_the_rest(
     await writer.abort()
     assert await db[f"{BUCKET}.chunks"].count_documents({}) == 0
     assert await db[f"{BUCKET}.files"].count_documents({}) == 0
+
+
+async def test_a_chunk_missing_from_a_later_batch_is_reported(
+    store: GridFSStore, db: Database
+) -> None:
+    """The batch fetched ahead finds the gap; the reader learns of it when it gets there."""
+    many = os.urandom(CHUNK_SIZE * (READ_BATCH_CHUNKS * 2 + 3))
+    stored = await store.save(pieces_of(many), filename="gap.mp4", metadata={})
+    gap = READ_BATCH_CHUNKS + 2
+    await db[f"{BUCKET}.chunks"].delete_one({"files_id": ObjectId(stored.file_id), "n": gap})
+    received = bytearray()
+
+    async def read_on() -> None:
+        async for chunk in store.read(stored.file_id):
+            received.extend(chunk)
+
+    with pytest.raises(FileMissing, match=f"chunks {READ_BATCH_CHUNKS}"):
+        await read_on()
+    assert bytes(received) == many[: READ_BATCH_CHUNKS * CHUNK_SIZE]
+
+
+async def test_a_reader_that_stops_early_leaves_no_fetch_running(store: GridFSStore) -> None:
+    many = os.urandom(CHUNK_SIZE * (READ_BATCH_CHUNKS * 3))
+    stored = await store.save(pieces_of(many), filename="early.mp4", metadata={})
+    before = asyncio.all_tasks()
+    reader = store.read(stored.file_id)
+    first = await anext(reader)
+    assert first == many[:CHUNK_SIZE]
+    await reader.aclose()
+    await asyncio.sleep(0)  # the cancelled prefetch ends
+    assert asyncio.all_tasks() == before

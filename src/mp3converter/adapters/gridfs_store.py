@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,6 +53,18 @@ class FileInfo:
     length: int
 
 
+def _batch_ranges(first_n: int, last_n: int) -> Iterator[tuple[int, int]]:
+    """The chunk numbers first_n..last_n as half-open ranges of at most READ_BATCH_CHUNKS."""
+    for n in range(first_n, last_n + 1, READ_BATCH_CHUNKS):
+        yield n, min(n + READ_BATCH_CHUNKS, last_n + 1)
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    # A prefetch that failed before it was cancelled: its error is moot, not "never retrieved".
+    if not task.cancelled():
+        task.exception()
+
+
 def _object_id(file_id: str) -> ObjectId:
     try:
         return ObjectId(file_id)
@@ -97,25 +109,49 @@ class GridFSStore:
         """Yield bytes start..end (inclusive end, as in HTTP ranges), a chunk at a time.
 
         Chunks are fetched a batch at a time by a bounded range of the (files_id, n) index:
-        one query per few MiB, and no seek through what comes before `start`.
+        one query per few MiB, and no seek through what comes before `start`. The next batch
+        is fetched while the current one is consumed (at most two batches are held).
         """
         files = await self._files.find_one({"_id": _object_id(file_id)})
         if files is None:
             raise FileMissing(file_id)
         length, size = int(files["length"]), int(files["chunkSize"])
         last = length - 1 if end is None else min(end, length - 1)
-        n, last_n = start // size, last // size
-        while start <= last and n <= last_n:
-            upto = min(n + READ_BATCH_CHUNKS, last_n + 1)
-            cursor = self._chunks.find({"files_id": files["_id"], "n": {"$gte": n, "$lt": upto}})
+        if start > last:
+            return
+        batches = _batch_ranges(start // size, last // size)
+        fetching: asyncio.Task[list[dict[str, Any]]] | None = self._fetch_batch(
+            file_id, files["_id"], *next(batches)
+        )
+        try:
+            while fetching is not None:
+                docs = await fetching
+                following = next(batches, None)
+                fetching = (
+                    None
+                    if following is None
+                    else self._fetch_batch(file_id, files["_id"], *following)
+                )
+                for doc in docs:
+                    offset = int(doc["n"]) * size
+                    data = bytes(doc["data"])
+                    yield data[max(0, start - offset) : last - offset + 1]
+        finally:
+            if fetching is not None:  # the reader stopped early: the next batch is not wanted
+                fetching.cancel()
+                fetching.add_done_callback(_retrieve)
+
+    def _fetch_batch(
+        self, file_id: str, files_id: ObjectId, n: int, upto: int
+    ) -> asyncio.Task[list[dict[str, Any]]]:
+        async def fetch() -> list[dict[str, Any]]:
+            cursor = self._chunks.find({"files_id": files_id, "n": {"$gte": n, "$lt": upto}})
             docs = sorted(await cursor.to_list(), key=lambda doc: int(doc["n"]))
             if [int(doc["n"]) for doc in docs] != list(range(n, upto)):
                 raise FileMissing(f"{file_id}: chunks {n}..{upto - 1} are not all stored")
-            for doc in docs:
-                offset = int(doc["n"]) * size
-                data = bytes(doc["data"])
-                yield data[max(0, start - offset) : last - offset + 1]
-            n = upto
+            return docs
+
+        return asyncio.create_task(fetch())
 
     async def delete(self, file_id: str) -> None:
         """Delete a file; deleting one that is gone is not an error."""
