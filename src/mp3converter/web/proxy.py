@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import httpcore
 import httpx
 from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
@@ -17,6 +18,10 @@ from mp3converter.tracing import inject, tracer
 from mp3converter.web.problems import Problem
 
 log = logging.getLogger(__name__)
+# httpcore reads an upstream body 64 KiB at a time, and each read is one trip through the ASGI
+# stack; larger reads take what the socket holds (up to 1 MiB) in one trip.
+PROXY_READ_BYTES = 1024 * 1024
+httpcore.AsyncHTTP11Connection.READ_NUM_BYTES = PROXY_READ_BYTES
 # Hop-by-hop headers (RFC 9110 section 7.6.1) and ones the proxy recomputes are not forwarded.
 HOP_BY_HOP = frozenset(
     {
