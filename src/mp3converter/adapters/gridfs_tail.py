@@ -17,7 +17,7 @@ from bson import ObjectId
 from mp3converter.adapters.mongo import Database
 
 POLL_SECONDS = 0.05
-BATCH_CHUNKS = 16
+BATCH_CHUNKS = 4  # 4 MiB of the store's 1 MiB chunks per query
 
 
 class UploadAbandoned(Exception):

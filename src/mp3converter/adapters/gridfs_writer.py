@@ -21,7 +21,7 @@ from bson import Binary, Int64, ObjectId
 
 from mp3converter.adapters.mongo import Database
 
-BATCH_CHUNKS = 8  # about 2 MiB per insert: few round trips, little memory
+BATCH_CHUNKS = 2  # 2 MiB of the store's 1 MiB chunks per insert: few round trips, little memory
 
 
 class GridFSWriter:

@@ -120,7 +120,7 @@ def start_secantus(storage: Path, port: int, log_file: Path) -> subprocess.Popen
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            # Its threads each grew a glibc arena around the 255 KiB GridFS chunks: under
+            # Its threads each grew a glibc arena around GridFS chunks (255 KiB then): under
             # concurrent reads and writes RSS reached 4 GB with a 256 MB WiredTiger cache; two
             # arenas keep it under half of that, and it runs faster.
             env={**os.environ, "MALLOC_ARENA_MAX": "2"},

@@ -26,7 +26,7 @@ from mp3converter.domain.retention import Retention
 from mp3converter.domain.streamable import HEAD_BYTES, probe_bytes
 
 log = logging.getLogger(__name__)
-FETCH_BATCH_CHUNKS = 16  # 4 MiB of GridFS chunks
+FETCH_BATCH_CHUNKS = 4  # 4 MiB of GridFS chunks
 OUTCOMES = Counter(
     "mp3converter_jobs_finished_total", "Jobs that reached a final state", ["outcome", "code"]
 )
