@@ -437,7 +437,7 @@ def footnotes(args: argparse.Namespace, cpus: int, uploads: list[float]) -> list
         f"Ratio: lower is better; {better} no overhead.",
         "(3) user + system + children's CPU of the converter role's process (psutil), delta "
         "around one job, read once the job is done, its children reaped and "
-        f"{SETTLE_SECONDS} s more (GridFS fetch, ffprobe of input and output, LAME, GridFS "
+        f"{SETTLE_SECONDS} s more (GridFS fetch, one ffprobe, LAME, GridFS "
         "store, cleanup). 3a are the jobs of row 2. Baseline: RUSAGE_CHILDREN delta around "
         f"bare ffmpeg. Ratio: lower is better; {better} no overhead.",
         "(4) MB = 10^6 bytes. 4a: POST /upload of a generated non-media multipart body streamed "
