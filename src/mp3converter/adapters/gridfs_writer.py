@@ -17,7 +17,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from bson import Binary, Int64, ObjectId
+from bson import Int64, ObjectId
 
 from mp3converter.adapters.mongo import Database
 
@@ -44,7 +44,8 @@ class GridFSWriter:
         self.size += len(data)
         self._pending += data
         while len(self._pending) >= self._chunk_size:
-            self._add_chunk(bytes(self._pending[: self._chunk_size]))
+            with memoryview(self._pending) as pending:  # one copy of the chunk, not two
+                self._add_chunk(bytes(pending[: self._chunk_size]))
             del self._pending[: self._chunk_size]
             if len(self._batch) >= BATCH_CHUNKS:
                 await self._send_batch()
@@ -78,7 +79,8 @@ class GridFSWriter:
         await self._chunks.delete_many({"files_id": self.file_id})
 
     def _add_chunk(self, data: bytes) -> None:
-        self._batch.append({"files_id": self.file_id, "n": self._next_n, "data": Binary(data)})
+        # Plain bytes are stored as BSON binary subtype 0, as Binary(data) is, without its copy.
+        self._batch.append({"files_id": self.file_id, "n": self._next_n, "data": data})
         self._next_n += 1
 
     async def _send_batch(self) -> None:
