@@ -98,9 +98,17 @@ class GridFSWriter:
             self._in_flight = None
 
     async def _store(self, batch: list[dict[str, Any]]) -> None:
-        # Batches are stored one after another, so the digest sees the bytes in order.
-        await asyncio.to_thread(_hash_chunks, self.digest, batch)
-        await self._chunks.insert_many(batch, ordered=True)
+        # Hashed while the database stores it; batches follow one another, so the digest sees
+        # the bytes in order. Both finish before this does (abort relies on it), then the first
+        # error is raised.
+        outcomes = await asyncio.gather(
+            asyncio.to_thread(_hash_chunks, self.digest, batch),
+            self._chunks.insert_many(batch, ordered=True),
+            return_exceptions=True,
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
 
 def _hash_chunks(digest: Any, batch: list[dict[str, Any]]) -> None:
