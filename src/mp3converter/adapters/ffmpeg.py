@@ -37,7 +37,7 @@ from mp3converter.adapters.ffmpeg_args import (
 )
 from mp3converter.adapters.ffmpeg_progress import ProgressParser, fraction
 from mp3converter.adapters.media_errors import MediaError, reason_from_stderr
-from mp3converter.adapters.media_formats import SUPPORTED_SUMMARY
+from mp3converter.adapters.media_formats import HEAD_BYTES, SUPPORTED_SUMMARY, referring_format
 from mp3converter.adapters.media_info import (
     PROBE_ENTRIES,
     AudioStream,
@@ -124,14 +124,19 @@ class FfmpegTranscoder:
 
     async def probe(self, path: Path) -> MediaInfo:
         """Describe a media file, or raise MediaError (not-media, unsupported-format, ...)."""
-        return await self._probe(file_url(path), path.parent, path.name, None)
+        return await self._probe(file_url(path), path.parent, path.name, None, path)
 
     async def probe_head(self, head: bytes, scratch: Path) -> MediaInfo:
         """Describe a file from its first bytes, read from a pipe (a file still uploading)."""
-        return await self._probe(STDIN, scratch, "the upload", _once(head))
+        return await self._probe(STDIN, scratch, "the upload", _once(head), head)
 
     async def _probe(
-        self, url: str, cwd: Path, name: str, stdin: AsyncIterable[bytes] | None
+        self,
+        url: str,
+        cwd: Path,
+        name: str,
+        stdin: AsyncIterable[bytes] | None,
+        head: Path | bytes,
     ) -> MediaInfo:
         args = [self._ffprobe, "-v", "error", *input_guard(url), "-print_format", "json"]
         args += ["-show_entries", PROBE_ENTRIES, url]
@@ -144,7 +149,7 @@ class FfmpegTranscoder:
             raise MediaError(FailureCode.NOT_MEDIA, reason) from exc
         if returncode != 0:
             stderr = err.replace(url, name)
-            _refuse_unsupported(stderr)
+            await _refuse_unsupported(stderr, head)
             fallback = f"ffprobe exited with code {returncode}"
             raise MediaError(FailureCode.NOT_MEDIA, reason_from_stderr(stderr, fallback))
         try:
@@ -184,7 +189,7 @@ class FfmpegTranscoder:
         options: ConversionOptions = DEFAULT_OPTIONS,
     ) -> ConversionResult:
         """Convert src to an MP3 at dst, reporting progress 0..1; dst is removed on MediaError."""
-        job = _Run(file_url(src), src.name, None, dst, info, options, on_progress, None)
+        job = _Run(file_url(src), src.name, src, None, dst, info, options, on_progress, None)
         return await self._convert(job)
 
     async def convert_stream(
@@ -203,7 +208,7 @@ class FfmpegTranscoder:
         whole file first (loudness, a taken frame) are for `convert`."""
         if options.needs_whole_file:
             raise ValueError("loudness and a taken frame need the whole file: use convert()")
-        job = _Run(STDIN, "the upload", chunks, dst, info, options, on_progress, fraction_fed)
+        job = _Run(STDIN, "the upload", None, chunks, dst, info, options, on_progress, fraction_fed)
         return await self._convert(job)
 
     async def _convert(self, job: _Run) -> ConversionResult:
@@ -227,7 +232,7 @@ class FfmpegTranscoder:
                 ),
                 job.stdin,
             )
-            self._check_exit(returncode, stderr.replace(job.source, job.name))
+            await self._check_exit(returncode, stderr.replace(job.source, job.name), job.path)
             duration = self._verify(written, span, options)
         except MediaError:
             await asyncio.to_thread(job.dst.unlink, missing_ok=True)
@@ -264,7 +269,7 @@ class FfmpegTranscoder:
         max_seconds = self.limits.max_media_seconds
         args = measure_args(self._ffmpeg, job.source, job.options, max_seconds, analysis)
         returncode, _, stderr = await self._child(args, job.dst.parent, _MEASURE, _drain)
-        self._check_exit(returncode, stderr.replace(job.source, job.name))
+        await self._check_exit(returncode, stderr.replace(job.source, job.name), job.path)
         return stderr
 
     async def _frame(self, job: _Run) -> Path | None:
@@ -284,7 +289,7 @@ class FfmpegTranscoder:
             return None
         return cover
 
-    def _check_exit(self, returncode: int, stderr: str) -> None:
+    async def _check_exit(self, returncode: int, stderr: str, source: Path | None) -> None:
         if returncode == -signal.SIGXFSZ:
             limit = self.limits.max_output_bytes
             reason = f"the MP3 would be larger than the limit of {limit} bytes"
@@ -293,7 +298,7 @@ class FfmpegTranscoder:
             reason = "the conversion used more CPU time than its limit; stopped"
             raise MediaError(FailureCode.CONVERSION_TIMEOUT, reason)
         if returncode != 0:
-            _refuse_unsupported(stderr)
+            await _refuse_unsupported(stderr, source or b"")
             fallback = f"ffmpeg exited with code {returncode}"
             raise MediaError(FailureCode.CONVERSION_FAILED, reason_from_stderr(stderr, fallback))
 
@@ -369,6 +374,7 @@ class _Run:
 
     source: str
     name: str
+    path: Path | None  # the source file, unless it is read from stdin
     stdin: AsyncIterable[bytes] | None
     dst: Path
     info: MediaInfo
@@ -400,11 +406,26 @@ def _non_empty(path: Path) -> bool:
     return path.exists() and path.stat().st_size > 0
 
 
-def _refuse_unsupported(stderr: str) -> None:
-    # ffmpeg detected the format, found it off the allow-list, and read nothing from it.
+async def _refuse_unsupported(stderr: str, head: Path | bytes) -> None:
+    """Raise unsupported-format if ffmpeg failed on a format it refuses: one it detected and
+    found off the allow-list (it read nothing from it), or, as the converter's own build knows
+    no such format, a playlist or manifest recognised from the file's first bytes."""
     if "not on whitelist" in stderr:
         reason = f"this kind of file is not supported; supported: {SUPPORTED_SUMMARY}"
         raise MediaError(FailureCode.UNSUPPORTED_FORMAT, reason)
+    first = head if isinstance(head, bytes) else await asyncio.to_thread(_read_head, head)
+    kind = referring_format(first)
+    if kind is not None:
+        reason = f"{kind} refers to other files or streams and is not supported; supported: {SUPPORTED_SUMMARY}"
+        raise MediaError(FailureCode.UNSUPPORTED_FORMAT, reason)
+
+
+def _read_head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as file:
+            return file.read(HEAD_BYTES)
+    except OSError:
+        return b""
 
 
 def _child_limits(limits: MediaLimits, deadline_seconds: float) -> ChildLimits:
