@@ -20,8 +20,7 @@ RUN node build.mjs
 
 # --- ffmpeg: Debian's ffmpeg source, built with only what the converter uses ------------------
 # Debian's ffmpeg package links about 200 codec, device and GPU libraries (460 MB, most of the
-# image); the converter needs the demuxers it allows (adapters/media_formats.py), audio decoders,
-# common video decoders (a frame for the cover), LAME, and a few filters (loudness, trim, scale).
+# image, and 60 ms of CPU to load per run); the converter needs far fewer (the script says which).
 # Source from the base image's own Debian sources (deb-src), so its security updates follow.
 FROM python:3.11.11-slim-bookworm AS ffmpeg
 
@@ -34,21 +33,9 @@ RUN sed -i 's/^Types: deb$/Types: deb deb-src/' /etc/apt/sources.list.d/debian.s
     && mv ffmpeg-*/ ffmpeg \
     && rm -rf /var/lib/apt/lists/*
 
-WORKDIR /src/ffmpeg
-RUN ./configure --prefix=/opt/ffmpeg \
-        --disable-everything --disable-autodetect --disable-doc --disable-debug \
-        --disable-network --disable-avdevice --disable-postproc --disable-ffplay \
-        --enable-zlib --enable-libmp3lame \
-        --enable-protocol=file,pipe \
-        --enable-demuxer=mov,matroska,avi,flv,mpegts,mpegps,asf,ogg,wav,w64,flac,mp3,aac,ac3,eac3,aiff,caf,amr,wv,image_jpeg_pipe,image_png_pipe \
-        --enable-muxer=mp3,mjpeg,null \
-        --enable-encoder=libmp3lame,mjpeg,pcm_s16le,wrapped_avframe \
-        --enable-decoder='aac*,mp1*,mp2*,mp3*,ac3*,eac3,flac,vorbis,opus,alac,pcm_*,adpcm_*,wma*,amr*,wavpack,dca,truehd,mlp,gsm*,tta,h264,hevc,mpeg4,mpeg1video,mpeg2video,msmpeg4*,h263*,flv,vp6*,vp8,vp9,theora,mjpeg,png,bmp,gif,wmv*,vc1,prores' \
-        --enable-parsers --enable-bsfs \
-        --enable-filter=aresample,aformat,anull,atrim,asetpts,volume,ebur128,loudnorm,scale,format,null,trim,setpts \
-    && make -j"$(nproc)" \
-    && make install \
-    && strip /opt/ffmpeg/bin/ffmpeg /opt/ffmpeg/bin/ffprobe
+# The configuration lives in scripts/ffmpeg-build.sh: the host's `make bootstrap` builds the same.
+COPY scripts/ffmpeg-build.sh /src/
+RUN /src/ffmpeg-build.sh /src/ffmpeg /opt/ffmpeg
 
 # --- build: the package and its hash-pinned runtime dependencies in a venv -------------------
 FROM python:3.11.11-slim-bookworm AS build

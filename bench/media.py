@@ -1,5 +1,8 @@
 """Realistic benchmark media, and the bare ffmpeg runs the platform is compared against.
 
+Media are made with the PATH's ffmpeg (Debian's: it has the encoders); the bare runs use the
+converter's own build (`make bootstrap` makes it in .tools/), the ffmpeg the platform runs.
+
 The audio is what LAME meets in real videos rather than a pure tone: independent pink noise on each
 channel mixed with a 440 Hz and a 660 Hz tone, stereo AAC at 160 kb/s. The video is testsrc2 in
 H.264 (ultrafast). Copies of one clip are remuxed (`-c copy`) with a distinct title, so every
@@ -15,7 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from mp3converter.devstack.converter_ffmpeg import converter_ffmpeg
+
 FFMPEG = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+CONVERTER_FFMPEG = converter_ffmpeg().ffmpeg
+BARE = [CONVERTER_FFMPEG, *FFMPEG[1:]]
 SAMPLE_RATE = 44100
 
 
@@ -67,7 +74,7 @@ def copies(src: Path, directory: Path, count: int, timeout: float) -> list[Path]
 
 def lame_command(src: Path, dst: Path) -> list[str]:
     """The converter's LAME command (FfmpegTranscoder), without its progress pipe and checks."""
-    cmd = [*FFMPEG, "-i", str(src), "-map", "0:a:0", "-vn", "-sn", "-dn"]
+    cmd = [*BARE, "-i", str(src), "-map", "0:a:0", "-vn", "-sn", "-dn"]
     return [*cmd, "-c:a", "libmp3lame", "-q:a", "2", "-f", "mp3", str(dst)]
 
 

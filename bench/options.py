@@ -27,7 +27,7 @@ from typing import Any
 
 from gateway_client import Gateway
 from harness import platform
-from media import FFMPEG, bare_commands, make_video
+from media import BARE, bare_commands, make_video
 from mp3converter.adapters.ffmpeg import COVER_AT_FRACTION
 from table import (
     DASH,
@@ -74,7 +74,7 @@ class Case:
 
 def lame(clip: Path, out: Path, *settings: str, seek: tuple[str, ...] = ()) -> list[str]:
     """Plain ffmpeg: the clip's first audio stream, no video, to MP3 with these settings."""
-    head = [*FFMPEG, *seek, "-i", str(clip), "-map", "0:a:0", "-vn"]
+    head = [*BARE, *seek, "-i", str(clip), "-map", "0:a:0", "-vn"]
     return [*head, "-c:a", "libmp3lame", *settings, str(out)]
 
 
@@ -83,9 +83,9 @@ def cases(clip: Path, tmp: Path, seconds: int) -> list[Case]:
     out, cover = tmp / "bare.mp3", tmp / "cover.jpg"
     start, end = f"{seconds / 10:g}", f"{seconds / 2:g}"  # 60 and 300 of a 600 s clip
     at = f"{seconds * COVER_AT_FRACTION:.3f}"  # where the converter takes its frame
-    frame = [*FFMPEG, "-ss", at, "-i", str(clip), "-map", "0:v:0", "-frames:v", "1"]
+    frame = [*BARE, "-ss", at, "-i", str(clip), "-map", "0:v:0", "-frames:v", "1"]
     frame += ["-q:v", "3", str(cover)]
-    with_cover = [*FFMPEG, "-i", str(clip), "-i", str(cover), "-map", "0:a:0", "-map", "1:v:0"]
+    with_cover = [*BARE, "-i", str(clip), "-i", str(cover), "-map", "0:a:0", "-map", "1:v:0"]
     with_cover += ["-c:v", "copy", "-disposition:v:0", "attached_pic"]
     with_cover += ["-c:a", "libmp3lame", *VBR2, str(out)]
     tags = [arg for key, value in TAGS.items() for arg in ("-metadata", f"{key}={value}")]

@@ -39,7 +39,7 @@ import psutil
 from gateway_client import Gateway
 from gridfs_direct import drop_raw, raw_delete, raw_read, raw_write, seed_done_job
 from harness import ADMIN_EMAIL, platform
-from media import bare_ffmpeg, bare_pool, copies, fast_start, make_video
+from media import CONVERTER_FFMPEG, bare_ffmpeg, bare_pool, copies, fast_start, make_video
 from mp3converter.devstack.processes import RoleProcesses
 from mp3converter.roles import ROLES
 from upload_memory import SAMPLE_SECONDS, MultipartBody, Sampler, random_blocks
@@ -371,11 +371,11 @@ def rss_rows(bench: Bench) -> list[Row]:
 
 
 def ffmpeg_version() -> str:
-    """The first line of `ffmpeg -version`."""
+    """The converter's ffmpeg (the platform's and the bare runs'): its path and version line."""
     out = subprocess.run(
-        ["ffmpeg", "-version"], check=True, capture_output=True, text=True, timeout=30
+        [CONVERTER_FFMPEG, "-version"], check=True, capture_output=True, text=True, timeout=30
     )
-    return out.stdout.splitlines()[0]
+    return f"{CONVERTER_FFMPEG}: {out.stdout.splitlines()[0]}"
 
 
 def parse_args() -> argparse.Namespace:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything `make run` and `make test` need on a fresh Debian machine, idempotently:
-# ffmpeg and RabbitMQ (Debian packages), the project's virtualenv from requirements.lock,
-# SecantusDB in a tool environment of its own (GPL-2.0: run as a process, never imported), and
-# the web UI built from frontend/ with Debian's Node (plus Chromium for the browser tests).
+# ffmpeg and RabbitMQ (Debian packages), the converter's own ffmpeg build (as in the image), the
+# project's virtualenv from requirements.lock, SecantusDB in a tool environment of its own
+# (GPL-2.0: run as a process, never imported), and the web UI built from frontend/ with Debian's
+# Node (plus Chromium for the browser tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,37 @@ command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || apt_install ffm
 command -v rabbitmq-server >/dev/null || [ -n "${AMQP_URL:-}" ] || apt_install rabbitmq-server
 # promtool tests the alert rules; prometheus serves them under `MONITORING=1 make run`.
 command -v promtool >/dev/null && command -v prometheus >/dev/null || apt_install prometheus
+
+# The converter's ffmpeg: Debian's ffmpeg source (from this machine's own Debian sources, as
+# deb-src, through a private apt state that leaves the system's untouched), built by
+# scripts/ffmpeg-build.sh into .tools/ffmpeg exactly as the image builds it; rebuilt when that
+# script changes. Debian's ffmpeg above stays for making test and benchmark media.
+FFMPEG_TOOL=.tools/ffmpeg
+ffmpeg_key="$(sha256sum scripts/ffmpeg-build.sh | cut -c1-16)"
+if [ ! -x "$FFMPEG_TOOL/bin/ffprobe" ] || [ "$(cat "$STAMP/ffmpeg" 2>/dev/null)" != "$ffmpeg_key" ]; then
+  echo "bootstrap: building the converter's ffmpeg (about 2 minutes on 2 cores)"
+  build_deps=(dpkg-dev gcc make nasm pkg-config xz-utils libmp3lame-dev zlib1g-dev)
+  missing=()
+  for package in "${build_deps[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+  work="$PWD/.tools/ffmpeg-build"
+  rm -rf "$work" && mkdir -p "$work/apt/lists/partial" "$work/apt/parts"
+  : >"$work/apt/none.list"
+  [ -f /etc/apt/sources.list.d/debian.sources ] \
+    && sed 's/^Types:.*/Types: deb-src/' /etc/apt/sources.list.d/debian.sources >"$work/apt/parts/debian.sources"
+  [ -f /etc/apt/sources.list ] && sed -n 's/^deb /deb-src /p' /etc/apt/sources.list >"$work/apt/parts/debian.list"
+  private_apt=(-o "Dir::Etc::SourceList=$work/apt/none.list" -o "Dir::Etc::SourceParts=$work/apt/parts"
+    -o "Dir::State::Lists=$work/apt/lists" -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache=")
+  apt-get -qq "${private_apt[@]}" update
+  (cd "$work" && apt-get -qq "${private_apt[@]}" source --download-only ffmpeg 2>/dev/null \
+    && { dpkg-source -x ffmpeg_*.dsc src >/dev/null 2>dpkg-source.log || { cat dpkg-source.log >&2; exit 1; }; })
+  rm -rf "$FFMPEG_TOOL"
+  scripts/ffmpeg-build.sh "$work/src" "$PWD/$FFMPEG_TOOL"
+  rm -rf "$work"
+  echo "$ffmpeg_key" >"$STAMP/ffmpeg"
+fi
 
 # RabbitMQ: use the running broker; start the local one if nothing answers (unless AMQP_URL points elsewhere).
 if [ -z "${AMQP_URL:-}" ] && ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then

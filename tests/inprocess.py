@@ -18,6 +18,7 @@ from mp3converter.adapters.rabbitmq import Topology
 from mp3converter.config import Settings
 from mp3converter.web.server import ops_app
 from tests.helpers_jwks import JWKS_PATH, serve_jwks
+from tests.media import CONVERTER_FFMPEG
 from tests.services import AMQP_URL, delete_topology, unique_name
 
 
@@ -57,6 +58,8 @@ def settings_for(mongodb_url: str, auth_url: str, **overrides: Any) -> Settings:
         "amqp_url": AMQP_URL,
         "broker_prefix": prefix,
         "auth_url": auth_url,
+        "ffmpeg_bin": CONVERTER_FFMPEG.ffmpeg,
+        "ffprobe_bin": CONVERTER_FFMPEG.ffprobe,
         **overrides,
     }
     return Settings.model_validate(fields)

@@ -1,10 +1,15 @@
-"""Test media generated on the spot with ffmpeg's lavfi sources."""
+"""Test media generated on the spot with ffmpeg's lavfi sources (Debian's full ffmpeg), and the
+converter's transcoder on the ffmpeg build that ships (`make bootstrap` makes it in .tools/)."""
 
 import json
 import subprocess
 from pathlib import Path
 from typing import Any
 
+from mp3converter.adapters.ffmpeg import FfmpegTranscoder
+from mp3converter.devstack.converter_ffmpeg import converter_ffmpeg
+
+CONVERTER_FFMPEG = converter_ffmpeg()
 _ENCODERS = {"aac": ["-c:a", "aac"], "mp3": ["-c:a", "libmp3lame", "-b:a", "64k"]}
 
 
@@ -60,3 +65,9 @@ def run_ffmpeg(args: list[str]) -> None:
         check=True,
         capture_output=True,
     )
+
+
+def transcoder(**options: Any) -> FfmpegTranscoder:
+    """An FfmpegTranscoder running the converter's ffmpeg and ffprobe (options as its own)."""
+    binaries = {"ffmpeg": CONVERTER_FFMPEG.ffmpeg, "ffprobe": CONVERTER_FFMPEG.ffprobe}
+    return FfmpegTranscoder(**{**binaries, **options})

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from mp3converter.adapters.ffmpeg import ConversionResult, FfmpegTranscoder
+from mp3converter.adapters.ffmpeg import ConversionResult
 from mp3converter.adapters.media_errors import MediaError
 from mp3converter.domain.conversion_options import ConversionOptions, parse_options
 from mp3converter.domain.jobs import FailureCode
-from tests.media import ffprobe_json, run_ffmpeg
+from tests.media import ffprobe_json, run_ffmpeg, transcoder
 
 SECONDS = 12
 # Pink noise with a tone: what LAME and the loudness meter see in real recordings.
@@ -98,9 +98,9 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 async def convert(
     src: Path, dst: Path, fields: list[tuple[str, str]]
 ) -> tuple[ConversionResult, dict[str, object]]:
-    transcoder = FfmpegTranscoder()
-    info = await transcoder.probe(src)
-    result = await transcoder.convert(src, dst, info, None, parse_options(fields))
+    converter = transcoder()
+    info = await converter.probe(src)
+    result = await converter.convert(src, dst, info, None, parse_options(fields))
     return result, ffprobe_json(dst)
 
 
@@ -294,24 +294,22 @@ async def test_the_speech_preset(media: dict[str, Path], tmp_path: Path) -> None
 async def test_a_stream_converts_with_options_that_need_no_whole_file(
     media: dict[str, Path], tmp_path: Path
 ) -> None:
-    transcoder = FfmpegTranscoder()
+    converter = transcoder()
     src = tmp_path / "talk.mkv"
     run_ffmpeg(["-i", str(media["video"]), "-map", "0", "-c", "copy", str(src)])
     data = src.read_bytes()
-    info = await transcoder.probe_head(data[: 256 * 1024], tmp_path)
+    info = await converter.probe_head(data[: 256 * 1024], tmp_path)
 
     async def chunks():  # type: ignore[no-untyped-def]
         for at in range(0, len(data), 65536):
             yield data[at : at + 65536]
 
     options = ConversionOptions(bitrate=96, start=1, end=5, title="Streamed")
-    result = await transcoder.convert_stream(
-        chunks(), tmp_path / "o.mp3", info, None, None, options
-    )
+    result = await converter.convert_stream(chunks(), tmp_path / "o.mp3", info, None, None, options)
     probe = ffprobe_json(tmp_path / "o.mp3")
     assert result.duration_seconds == pytest.approx(4.0, abs=0.05)
     assert probe["format"]["tags"]["title"] == "Streamed"
     with pytest.raises(ValueError, match="whole file"):
-        await transcoder.convert_stream(
+        await converter.convert_stream(
             chunks(), tmp_path / "x.mp3", info, None, None, ConversionOptions(loudness=-16)
         )

@@ -22,7 +22,6 @@ from bson import ObjectId
 from pymongo.errors import AutoReconnect
 
 from mp3converter.adapters import gridfs_writer, rabbitmq
-from mp3converter.adapters.ffmpeg import FfmpegTranscoder
 from mp3converter.adapters.gridfs_store import FileMissing, GridFSStore
 from mp3converter.adapters.gridfs_writer import GridFSWriter
 from mp3converter.adapters.job_store import JobStore
@@ -41,7 +40,14 @@ from mp3converter.domain.limits import MediaLimits
 from mp3converter.domain.retention import Retention
 from mp3converter.usecases.convert_job import ConvertJob
 from tests.hostile_media import hls_live_playlist, secret_audio
-from tests.media import ffprobe_json, make_noise_wav, make_video, truncate
+from tests.media import (
+    CONVERTER_FFMPEG,
+    ffprobe_json,
+    make_noise_wav,
+    make_video,
+    transcoder,
+    truncate,
+)
 from tests.services import AMQP_URL, queue_depth
 
 WAIT_SECONDS = 60.0
@@ -107,7 +113,7 @@ async def running_worker(
     stores: Stores,
     limits: MediaLimits | None = None,
     upload_stall_seconds: float = 120.0,
-    ffprobe: str = "ffprobe",
+    ffprobe: str = CONVERTER_FFMPEG.ffprobe,
 ) -> AsyncIterator[Worker]:
     """Consume the convert queue and its dead letters as the converter role does."""
     use_case = ConvertJob(
@@ -115,7 +121,7 @@ async def running_worker(
         videos=stores.videos,
         mp3s=stores.mp3s,
         broker=broker,
-        ffmpeg=FfmpegTranscoder(ffprobe=ffprobe, limits=limits),
+        ffmpeg=transcoder(ffprobe=ffprobe, limits=limits),
         work_dir=None,
         delete_source=True,
         upload_stall_seconds=upload_stall_seconds,
@@ -532,11 +538,11 @@ async def test_a_never_ending_playlist_fails_at_once_and_the_next_job_converts(
 
 
 # ffprobe as it behaves on an input it never finishes reading: it hangs (here on files that start
-# with HANG); every other file goes to the real ffprobe, found on the child's PATH.
-HANGING_FFPROBE = """#!/bin/sh
+# with HANG); every other file goes to the converter's real ffprobe.
+HANGING_FFPROBE = f"""#!/bin/sh
 for last; do :; done
-if head -c 4 "${last#file:}" | grep -q HANG; then exec sleep 600; fi
-exec ffprobe "$@"
+if head -c 4 "${{last#file:}}" | grep -q HANG; then exec sleep 600; fi
+exec {CONVERTER_FFMPEG.ffprobe} "$@"
 """
 
 

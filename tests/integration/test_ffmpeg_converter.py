@@ -12,12 +12,12 @@ import pytest
 from mp3converter.adapters.ffmpeg import FfmpegTranscoder, MediaInfo
 from mp3converter.adapters.media_errors import MediaError
 from mp3converter.domain.jobs import FailureCode
-from tests.media import ffprobe_json, make_noise_wav, make_video, truncate
+from tests.media import ffprobe_json, make_noise_wav, make_video, transcoder, truncate
 
 
 @pytest.fixture
 def converter() -> FfmpegTranscoder:
-    return FfmpegTranscoder()
+    return transcoder()
 
 
 async def test_mp4_with_aac_becomes_an_mp3_of_the_same_length(

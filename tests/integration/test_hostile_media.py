@@ -13,13 +13,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from mp3converter.adapters.ffmpeg import FfmpegTranscoder, MediaInfo
+from mp3converter.adapters.ffmpeg import MediaInfo
 from mp3converter.adapters.media_errors import MediaError
 from mp3converter.adapters.media_formats import ALLOWED_DEMUXERS
 from mp3converter.domain.jobs import FailureCode
 from mp3converter.domain.limits import MediaLimits
 from tests.hostile_media import REFERENCE_FORMATS, REFUSED_FORMATS, flac_silence, secret_audio
-from tests.media import ffprobe_json, make_noise_wav, make_video, run_ffmpeg
+from tests.media import ffprobe_json, make_noise_wav, make_video, run_ffmpeg, transcoder
 
 SECRET_ENV = "MP3C_TEST_SECRET"
 
@@ -65,7 +65,7 @@ async def test_files_that_refer_to_other_files_or_are_images_are_unsupported(
     scratch: Path, secret: Path, make: str
 ) -> None:
     src = upload(scratch, REFUSED_FORMATS[make](secret))
-    converter = FfmpegTranscoder()
+    converter = transcoder()
 
     started = time.monotonic()
     with pytest.raises(MediaError) as caught:
@@ -87,7 +87,7 @@ async def test_ffmpeg_itself_refuses_them_even_without_the_probe(
     claimed = MediaInfo(duration_seconds=3.0, has_audio=True, audio_codec="mp2")
 
     with pytest.raises(MediaError) as caught:
-        await FfmpegTranscoder().convert(src, dst, claimed)
+        await transcoder().convert(src, dst, claimed)
 
     assert caught.value.code is FailureCode.UNSUPPORTED_FORMAT
     assert not dst.exists()
@@ -116,7 +116,7 @@ async def test_ordinary_containers_and_audio_files_are_allowed(
     tmp_path: Path, make: Callable[[Path], Path], demuxer: str
 ) -> None:
     src = make(tmp_path)
-    info = await FfmpegTranscoder().probe(src)
+    info = await transcoder().probe(src)
 
     assert demuxer in ALLOWED_DEMUXERS
     assert demuxer in ffprobe_json(src)["format"]["format_name"].split(",")
@@ -125,7 +125,7 @@ async def test_ordinary_containers_and_audio_files_are_allowed(
 
 async def test_a_probe_past_its_deadline_is_probe_timeout(tmp_path: Path) -> None:
     src = make_video(tmp_path / "in.mp4", seconds=1)
-    converter = FfmpegTranscoder(limits=MediaLimits(probe_seconds=0.001))
+    converter = transcoder(limits=MediaLimits(probe_seconds=0.001))
 
     with pytest.raises(MediaError) as caught:
         await converter.probe(src)
@@ -137,7 +137,7 @@ async def test_a_probe_past_its_deadline_is_probe_timeout(tmp_path: Path) -> Non
 
 async def test_a_file_longer_than_the_limit_fails_after_the_probe(tmp_path: Path) -> None:
     src = flac_silence(tmp_path / "two-hours.flac", seconds=7200)
-    converter = FfmpegTranscoder(limits=MediaLimits(max_media_seconds=3600))
+    converter = transcoder(limits=MediaLimits(max_media_seconds=3600))
     dst = tmp_path / "out.mp3"
 
     started = time.monotonic()
@@ -154,7 +154,7 @@ async def test_a_file_longer_than_the_limit_fails_after_the_probe(tmp_path: Path
 
 async def test_a_file_hiding_its_length_is_cut_just_past_the_limit(tmp_path: Path) -> None:
     src = flac_silence(tmp_path / "ten-hours.flac", seconds=36000, hide_length=True)
-    converter = FfmpegTranscoder(limits=MediaLimits(max_media_seconds=60))
+    converter = transcoder(limits=MediaLimits(max_media_seconds=60))
     dst = tmp_path / "out.mp3"
 
     info = await converter.probe(src)
@@ -171,7 +171,7 @@ async def test_a_file_hiding_its_length_is_cut_just_past_the_limit(tmp_path: Pat
 
 async def test_an_mp3_larger_than_the_limit_is_output_too_large(tmp_path: Path) -> None:
     src = make_noise_wav(tmp_path / "noise.wav", seconds=30)
-    converter = FfmpegTranscoder(limits=MediaLimits(max_output_bytes=50_000))
+    converter = transcoder(limits=MediaLimits(max_output_bytes=50_000))
     dst = tmp_path / "out.mp3"
 
     with pytest.raises(MediaError) as caught:
@@ -190,7 +190,7 @@ async def test_children_get_no_secrets_the_scratch_dir_and_kernel_limits(
     limits = MediaLimits(
         conversion_seconds=120, max_output_bytes=64 * 1024**2, child_memory_bytes=1024**3
     )
-    converter = FfmpegTranscoder(limits=limits)
+    converter = transcoder(limits=limits)
     info = await converter.probe(src)
     seen: list[psutil.Process] = []
     running = asyncio.Event()

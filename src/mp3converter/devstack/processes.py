@@ -14,6 +14,7 @@ from typing import IO
 
 import httpx
 
+from mp3converter.devstack.converter_ffmpeg import converter_ffmpeg
 from mp3converter.devstack.secantus import stop_process
 from mp3converter.roles import ROLES
 
@@ -159,5 +160,5 @@ class RoleProcesses:
 
 
 def base_environment(overrides: Mapping[str, str]) -> dict[str, str]:
-    """This process's environment plus overrides."""
-    return {**os.environ, **overrides}
+    """This process's environment, the converter's ffmpeg (the tool build), plus overrides."""
+    return {**os.environ, **converter_ffmpeg().environment(), **overrides}
