@@ -160,11 +160,12 @@ async def test_usage_counts_jobs_in_flight_and_bytes_still_stored(
         job("ann", JobStatus.DONE, mp3_file_id="m1", mp3_size_bytes=30, video_size_bytes=999),
         job("ann", JobStatus.DONE, mp3_file_id=None, mp3_size_bytes=40),  # MP3 expired
         job("ann", JobStatus.FAILED, video_size_bytes=500),  # video deleted
+        job("ann", JobStatus.FAILED, video_file_id="v4", video_size_bytes=50),  # not swept yet
         job("bob", JobStatus.QUEUED, video_file_id="v3", video_size_bytes=7),
     ):
         await jobs.add(each)
 
-    assert await jobs.usage("ann") == Usage(jobs_in_flight=2, stored_bytes=330)
+    assert await jobs.usage("ann") == Usage(jobs_in_flight=2, stored_bytes=380)
     assert await jobs.usage("bob") == Usage(jobs_in_flight=1, stored_bytes=7)
     assert await jobs.usage("nobody") == Usage(jobs_in_flight=0, stored_bytes=0)
 

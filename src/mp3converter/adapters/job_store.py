@@ -105,23 +105,37 @@ class JobStore:
         await self._jobs.update_one({"_id": job_id}, {"$set": {field: None}})
 
     async def usage(self, owner_id: str) -> Usage:
-        """Jobs of the owner not yet final, and the bytes of the files their jobs still hold."""
-        in_flight = await self._jobs.count_documents(
-            {"owner_id": owner_id, "status": {"$in": IN_FLIGHT}}
+        """Jobs of the owner not yet final, and the bytes of the files their jobs still hold.
+
+        One pass over the owner's jobs (it runs twice per upload, and three queries cost a
+        database three scans)."""
+
+        def held(field: str, size: str) -> Document:
+            # A file counts while the job refers to it: the field is there and not null.
+            stored = {"$ne": [{"$ifNull": [f"${field}", None]}, None]}
+            return {"$sum": {"$cond": [stored, {"$ifNull": [f"${size}", 0]}, 0]}}
+
+        cursor = await self._jobs.aggregate(
+            [
+                {"$match": {"owner_id": owner_id}},
+                {
+                    "$group": {
+                        "_id": None,
+                        "in_flight": {"$sum": {"$cond": [{"$in": ["$status", IN_FLIGHT]}, 1, 0]}},
+                        "videos": held("video_file_id", "video_size_bytes"),
+                        "mp3s": held("mp3_file_id", "mp3_size_bytes"),
+                    }
+                },
+            ]
         )
-        stored_bytes = 0
-        for field, size in (
-            ("video_file_id", "video_size_bytes"),
-            ("mp3_file_id", "mp3_size_bytes"),
-        ):
-            cursor = await self._jobs.aggregate(
-                [
-                    {"$match": {"owner_id": owner_id, field: {"$ne": None}}},
-                    {"$group": {"_id": None, "bytes": {"$sum": f"${size}"}}},
-                ]
-            )
-            stored_bytes += sum([int(doc["bytes"]) async for doc in cursor])
-        return Usage(jobs_in_flight=in_flight, stored_bytes=stored_bytes)
+        totals = [doc async for doc in cursor]
+        if not totals:
+            return Usage(jobs_in_flight=0, stored_bytes=0)
+        total = totals[0]
+        return Usage(
+            jobs_in_flight=int(total["in_flight"]),
+            stored_bytes=int(total["videos"]) + int(total["mp3s"]),
+        )
 
     async def with_expired_mp3(self, now: datetime, limit: int) -> list[Job]:
         """Done jobs whose MP3 is still stored past its expiry."""
