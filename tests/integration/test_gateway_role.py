@@ -91,6 +91,7 @@ async def test_the_public_api_is_documented_and_405_names_every_method(stack: St
         "/download/{job_id}": ["get"],
         "/webhooks": ["get", "post"],
         "/webhooks/{webhook_id}": ["delete"],
+        "/webhooks/{webhook_id}/enable": ["post"],
         "/webhooks/{webhook_id}/test": ["post"],
         "/webhooks/{webhook_id}/deliveries": ["get"],
         "/presets": ["get"],

@@ -320,6 +320,13 @@ async def test_deliveries_that_keep_failing_give_up_and_disable_the_endpoint(
         await publish(role.settings, succeeded("ann"))
         await asyncio.sleep(1.0)
         after_disabling = await role.deliveries("ann", webhook_id)
+        received_while_failing = len(receiver.received)
+        bob = role.tokens.bearer("bob")
+        not_bobs = await role.client.post(f"/webhooks/{webhook_id}/enable", headers=bob)
+        enabled = await role.client.post(f"/webhooks/{webhook_id}/enable", headers=ann)
+        receiver.statuses[:] = [200]
+        await publish(role.settings, succeeded("ann"))
+        after_enabling = await role.settled("ann", webhook_id, count=3)
 
     (given_up,) = first
     assert given_up["status"] == "failed"
@@ -329,7 +336,7 @@ async def test_deliveries_that_keep_failing_give_up_and_disable_the_endpoint(
     assert test.json()["event_type"] == "webhook.test"
     assert [d["status"] for d in both] == ["failed", "failed"]
     assert both[0]["event_type"] == "webhook.test"
-    assert len(receiver.received) == 6
+    assert received_while_failing == 6
     (shown,) = listed
     assert shown["enabled"] is False
     assert shown["disabled_reason"] == "2 deliveries in a row failed"
@@ -337,6 +344,13 @@ async def test_deliveries_that_keep_failing_give_up_and_disable_the_endpoint(
     assert mail["Subject"] == "Your mp3converter webhook was disabled"
     assert "HTTP 503" in str(mail.get_body())
     assert len(after_disabling) == 2  # a disabled endpoint gets no new deliveries
+    assert not_bobs.status_code == 404  # another user's webhook is unknown to bob
+    assert enabled.status_code == 200
+    assert enabled.json()["enabled"] is True
+    assert enabled.json()["disabled_reason"] is None
+    assert enabled.json()["webhook_id"] == webhook_id
+    assert after_enabling[0]["status"] == "succeeded"  # deliveries resume, same secret
+    assert len(receiver.verified(webhook["secret"])) == 7
 
 
 async def test_a_success_ends_a_run_of_failures(notification_role: RoleFactory) -> None:
@@ -445,6 +459,7 @@ async def test_the_gateway_forwards_webhooks_to_the_notification_role(
                 refused = await client.post(
                     "/webhooks", json={"url": "ftp://x", "events": BOTH}, headers=ann
                 )
+                enabled = await client.post(f"/webhooks/{webhook_id}/enable", headers=ann)
                 deleted = await client.delete(f"/webhooks/{webhook_id}", headers=ann)
                 anonymous = await client.get("/webhooks")
                 documented = (await client.get("/openapi.json")).json()["paths"]
@@ -464,8 +479,11 @@ async def test_the_gateway_forwards_webhooks_to_the_notification_role(
     assert deliveries.status_code == 200
     assert refused.status_code == 422
     assert refused.headers["content-type"] == PROBLEM
+    assert enabled.status_code == 200
+    assert enabled.json()["enabled"] is True
     assert deleted.status_code == 204
     assert anonymous.status_code == 401
     assert {"/webhooks", "/webhooks/{webhook_id}", "/webhooks/{webhook_id}/test"} <= set(documented)
+    assert "/webhooks/{webhook_id}/enable" in documented
     assert "/webhooks/{webhook_id}/deliveries" in documented
     assert away.status_code == 503  # the notification role is away: only webhooks are

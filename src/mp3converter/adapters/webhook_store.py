@@ -70,6 +70,19 @@ class WebhookStore:
         result = await self._hooks.delete_one({"_id": webhook_id, "owner_id": owner_id})
         return result.deleted_count == 1
 
+    async def enable(self, webhook_id: str, owner_id: str) -> Webhook | None:
+        """Turn one of the user's endpoints back on, its run of failures forgotten (None: no
+        such endpoint of theirs)."""
+        doc = await self._hooks.find_one_and_update(
+            {"_id": webhook_id, "owner_id": owner_id},
+            {
+                "$set": {"enabled": True, "consecutive_failures": 0},
+                "$unset": {"disabled_reason": "", "disabled_at": ""},
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        return _to_webhook(doc) if doc is not None else None
+
     async def subscribed(self, owner_id: str, event_type: str) -> list[Webhook]:
         """The user's enabled endpoints that subscribe to this event."""
         query = {"owner_id": owner_id, "events": event_type, "enabled": True}

@@ -121,6 +121,11 @@ class Webhooks:
         await self.deliveries.delete_for(webhook_id)
         return True
 
+    async def enable(self, caller: Principal, webhook_id: str) -> Webhook | None:
+        """Turn one of the caller's endpoints back on after it was disabled for failing (its
+        secret stays); None: no such one. Events from while it was off are not sent."""
+        return await self.store.enable(webhook_id, caller.user_id)
+
     async def send_test(self, caller: Principal, webhook_id: str) -> Delivery | None:
         """Queue a `webhook.test` delivery to one of the caller's endpoints (None: no such one);
         at most one per webhook per minute (TestTooSoon), so test calls cannot pile up

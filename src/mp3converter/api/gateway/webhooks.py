@@ -15,6 +15,7 @@ from mp3converter.api.webhook_schemas import (
     QueuedDelivery,
     WebhookCreated,
     WebhookList,
+    WebhookOut,
 )
 
 router = APIRouter()
@@ -57,6 +58,20 @@ async def delete_webhook(
 ) -> Response:
     return await upstream.to_notification(
         request, _path(webhook_id), authorization=caller.authorization
+    )
+
+
+@router.post(
+    "/webhooks/{webhook_id}/enable",
+    response_model=WebhookOut,
+    responses=ERRORS,
+    summary="Turn a webhook back on after it was disabled for failing",
+)
+async def enable_webhook(
+    request: Request, webhook_id: str, caller: GatewayCaller, upstream: UpstreamDep
+) -> Response:
+    return await upstream.to_notification(
+        request, _path(webhook_id, "/enable"), authorization=caller.authorization
     )
 
 

@@ -13,6 +13,7 @@ from mp3converter.api.webhook_schemas import (
     QueuedDelivery,
     WebhookCreated,
     WebhookList,
+    WebhookOut,
     delivery_out,
     webhook_out,
 )
@@ -53,6 +54,16 @@ async def delete_webhook(webhook_id: str, caller: CurrentPrincipal, hooks: Webho
     if not await hooks.delete(caller, webhook_id):
         raise _not_found(webhook_id)
     return Response(status_code=204)
+
+
+@router.post("/webhooks/{webhook_id}/enable", response_model=WebhookOut)
+async def enable_webhook(
+    webhook_id: str, caller: CurrentPrincipal, hooks: WebhooksDep
+) -> WebhookOut:
+    webhook = await hooks.enable(caller, webhook_id)
+    if webhook is None:
+        raise _not_found(webhook_id)
+    return webhook_out(webhook)
 
 
 @router.post("/webhooks/{webhook_id}/test", status_code=202, response_model=QueuedDelivery)
