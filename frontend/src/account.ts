@@ -175,13 +175,34 @@ export class Account {
     remove.append(el("span", { class: "visually-hidden", text: ` webhook ${hook.url}` }));
     remove.addEventListener("click", () => void this.deleteWebhook(hook));
     const state = hook.enabled ? "enabled" : `disabled: ${hook.disabled_reason ?? ""}`;
-    return el(
+    const item = el(
       "li",
       { class: "item" },
       el("span", { class: "item-name", text: hook.url }),
       el("span", { class: "item-meta", text: `${hook.events.join(", ")}; ${state}` }),
-      remove,
     );
+    const actions = el("span", { class: "item-actions" });
+    if (!hook.enabled) {
+      // Disabled after its deliveries kept failing: on again, with the same secret.
+      const enable = el("button", { class: "secondary", attrs: { type: "button" } }, "Enable");
+      enable.append(el("span", { class: "visually-hidden", text: ` webhook ${hook.url}` }));
+      enable.addEventListener("click", () => void this.enableWebhook(hook));
+      actions.append(enable);
+    }
+    actions.append(remove);
+    item.append(actions);
+    return item;
+  }
+
+  private async enableWebhook(hook: Webhook): Promise<void> {
+    const message = byId("webhook-message", HTMLElement);
+    try {
+      await json(this.session, `/webhooks/${encodeURIComponent(hook.webhook_id)}/enable`, { method: "POST" });
+      announce("Webhook enabled");
+      await this.loadWebhooks();
+    } catch (error) {
+      message.textContent = messageOf(error);
+    }
   }
 
   private async createWebhook(): Promise<void> {

@@ -29,6 +29,7 @@ from playwright.async_api import (
     expect,
 )
 
+from mp3converter.adapters import mongo
 from tests.e2e.platform import ADMIN_EMAIL, ADMIN_PASSWORD, Platform, bearer
 from tests.media import ffprobe_json, make_video
 
@@ -313,6 +314,16 @@ async def test_an_upload_shows_its_progress_and_can_be_cancelled(
     watched.allow(r"ERR_ABORTED|aborted")  # Chromium may log the aborted request
 
 
+async def disable_webhooks(platform: Platform, reason: str) -> None:
+    """Mark every webhook of the platform disabled, as the notification role does."""
+    client = mongo.connect(platform.roles.env["MONGODB_URL"])
+    try:
+        hooks = client[platform.roles.env["MONGODB_DB"]]["webhooks"]
+        await hooks.update_many({}, {"$set": {"enabled": False, "disabled_reason": reason}})
+    finally:
+        await client.close()
+
+
 async def test_api_keys_webhooks_and_a_password_change(
     platform: Platform, watched: Watched
 ) -> None:
@@ -350,6 +361,18 @@ async def test_api_keys_webhooks_and_a_password_change(
     hook = page.locator("#webhook-list li")
     await expect(hook.locator(".item-name")).to_have_text("http://127.0.0.1:9/hook")
     await expect(hook.locator(".item-meta")).to_have_text("job.succeeded, job.failed; enabled")
+    await expect(hook.get_by_role("button", name="Enable")).to_have_count(0)
+    # Disabled as the notification role disables an endpoint whose deliveries kept failing:
+    # the page shows why and turns it back on.
+    await disable_webhooks(platform, "5 deliveries in a row failed")
+    await page.reload()
+    await page.locator("summary", has_text="Webhooks").click()
+    await expect(hook.locator(".item-meta")).to_have_text(
+        "job.succeeded, job.failed; disabled: 5 deliveries in a row failed"
+    )
+    await hook.get_by_role("button", name="Enable").click()
+    await expect(hook.locator(".item-meta")).to_have_text("job.succeeded, job.failed; enabled")
+    await expect(hook.get_by_role("button", name="Enable")).to_have_count(0)
     await hook.get_by_role("button", name="Delete").click()
     await expect(page.locator("#webhook-message")).to_have_text("No webhooks.")
 
