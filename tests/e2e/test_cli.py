@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -181,7 +182,9 @@ async def test_jobs_table_and_download_of_a_job(cli: Cli, tmp_path: Path) -> Non
     await cli.login()
     first = make_video(tmp_path / "first.mp4", seconds=1)
     second = make_video(tmp_path / "second.mp4", seconds=1)
-    converted = await cli.run("convert", str(first), str(second), "-o", str(tmp_path), "--json")
+    converted = await cli.run(
+        "convert", str(first), str(second), "-o", str(tmp_path), "--json", "--parallel", "1"
+    )
     assert converted.returncode == 0, converted.stderr
     ids = [r["job_id"] for r in json.loads(converted.stdout)["files"]]
 
@@ -207,6 +210,39 @@ async def test_jobs_table_and_download_of_a_job(cli: Cli, tmp_path: Path) -> Non
     unknown = await cli.run("download", str(uuid.uuid4()), "--output-dir", str(target))
     assert unknown.returncode == 1
     assert "Not Found" in unknown.stderr
+
+
+async def test_files_are_converted_two_at_a_time_unless_told_otherwise(
+    cli: Cli, tmp_path: Path
+) -> None:
+    await cli.login()
+    videos = [make_video(tmp_path / f"v{n}.mp4", seconds=8) for n in range(2)]
+
+    async def spans(*flags: str) -> list[tuple[datetime, datetime]]:
+        """(created_at, updated_at) of each file's job: when it was uploaded and when done."""
+        out = tmp_path / f"out{len(flags)}"
+        done = await cli.run("convert", *map(str, videos), "-o", str(out), "--json", *flags)
+        assert done.returncode == 0, done.stderr
+        ids = {r["job_id"] for r in json.loads(done.stdout)["files"]}
+        assert sorted(p.name for p in out.iterdir()) == ["v0.mp3", "v1.mp3"]
+        listed = json.loads((await cli.run("jobs", "--json")).stdout)["jobs"]
+        return [
+            (datetime.fromisoformat(j["created_at"]), datetime.fromisoformat(j["updated_at"]))
+            for j in listed
+            if j["job_id"] in ids
+        ]
+
+    together = await spans()
+    one_by_one = await spans("--parallel", "1")
+    bad_flag = await cli.run("convert", str(videos[0]), "--parallel", "0")
+
+    # At once: each job was uploaded before the other was done. One by one: the second file
+    # was uploaded only after the first was done.
+    assert max(created for created, _ in together) < min(done for _, done in together)
+    (first, second) = sorted(one_by_one)
+    assert first[1] <= second[0]
+    assert bad_flag.returncode == 2
+    assert "--parallel: must be a whole number from 1 to 8" in bad_flag.stderr
 
 
 async def test_concurrent_commands_share_the_rotating_refresh_token(cli: Cli) -> None:

@@ -12,6 +12,7 @@ from mp3converter.client.errors import ClientError, terminal_safe
 from mp3converter.client.option_flags import add_option_flags
 
 CLIENT_COMMANDS = ("login", "logout", "convert", "jobs", "download")  # cli.py dispatches these
+MAX_PARALLEL = 8
 
 
 def add_client_commands(commands: Any) -> None:
@@ -41,6 +42,13 @@ def add_client_commands(commands: Any) -> None:
     convert.add_argument("files", nargs="+", metavar="FILE")
     convert.add_argument("-o", "--output-dir", type=Path, metavar="DIR")
     convert.add_argument("--json", action="store_true", help="print one JSON document, no bars")
+    convert.add_argument(
+        "--parallel",
+        type=_parallel,
+        default=2,
+        metavar="N",
+        help=f"files converted at once, 1 … {MAX_PARALLEL} (default 2)",
+    )
     add_option_flags(convert)
 
     jobs = commands.add_parser("jobs", help="list your jobs, newest first (client)")
@@ -56,6 +64,14 @@ def add_client_commands(commands: Any) -> None:
 def _page_size(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 200:
         raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 200, not {text!r}")
+    return int(text)
+
+
+def _parallel(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_PARALLEL:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 1 to {MAX_PARALLEL}, not {text!r}"
+        )
     return int(text)
 
 

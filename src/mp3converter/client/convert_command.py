@@ -1,9 +1,11 @@
 """`mp3converter convert FILE…`: upload each file, follow its job live, download its MP3.
 
-Files are done one after the other (the server already converts while a file uploads, and a
-user's jobs in flight are capped). A file that fails does not stop the others; the command
-exits 1 if any failed, after naming each with its reason on stderr. Losing the session or the
-server ends the run: the files not yet sent are reported as failed with that reason.
+`--parallel N` files (2 by default) are converted at once, each in its own thread, so a
+platform with more than one converter slot works on several of the user's files together (the
+server caps a user's jobs in flight; a job past the cap is refused with its reason). A file that
+fails does not stop the others; the command exits 1 if any failed, after naming each with its
+reason on stderr. Losing the session or the server ends the run: the files not yet started are
+reported as failed with that reason. Results are listed in the order the files were given.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import argparse
 import json
 import os
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,21 +71,63 @@ def convert(args: argparse.Namespace) -> int:
     fields = option_fields(args)
     stderr = Console(stderr=True)
     show_progress = stderr.is_terminal and not args.json
-    results: list[FileResult] = []
+    run = _Run(quiet=args.json, live=show_progress)
     try:
-        with ApiSession.open(LoginStore(config_dir())) as session:
-            for source in sources:
-                with progress_bars(stderr, enabled=show_progress) as progress:
+        with (
+            ApiSession.open(LoginStore(config_dir())) as session,
+            progress_bars(stderr, enabled=show_progress) as progress,
+            ThreadPoolExecutor(max_workers=args.parallel) as pool,
+        ):
+
+            def one(index: int, source: Path) -> FileResult:
+                if run.fatal is not None:
+                    return FileResult(source, error={"code": "client", "reason": str(run.fatal)})
+                try:
                     result = convert_one(session, source, fields, args.output_dir, progress)
-                results.append(result)
-                _report(result, quiet=args.json)
-    except FATAL as exc:
-        for source in sources[len(results) :]:
-            results.append(FileResult(source, error={"code": "client", "reason": str(exc)}))
-        print(f"mp3converter: {terminal_safe(exc)}", file=sys.stderr)
+                except FATAL as exc:
+                    run.fatal = run.fatal or exc
+                    return FileResult(source, error={"code": "client", "reason": str(exc)})
+                run.report(index, result)
+                return result
+
+            results = list(pool.map(one, range(len(sources)), sources))
+    except FATAL as exc:  # the stored login could not be read: nothing was started
+        run.fatal = exc
+        results = [FileResult(s, error={"code": "client", "reason": str(exc)}) for s in sources]
+    run.flush()
+    if run.fatal is not None:
+        print(f"mp3converter: {terminal_safe(run.fatal)}", file=sys.stderr)
     if args.json:
         print(json.dumps({"files": [result.as_json() for result in results]}, indent=2))
     return 0 if results and all(result.status == "done" for result in results) else 1
+
+
+@dataclass
+class _Run:
+    """What the threads of one run share: the first fatal error, and the report lines.
+
+    While the bars are live on the terminal, a line printed beside them would tear the display,
+    so the lines wait for the end (then in the order the files were given); without bars each
+    is printed as its file ends."""
+
+    quiet: bool
+    live: bool
+    fatal: Exception | None = None
+    pending: list[tuple[int, FileResult]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def report(self, index: int, result: FileResult) -> None:
+        with self.lock:
+            if self.live:
+                self.pending.append((index, result))
+            else:
+                _report(result, quiet=self.quiet)
+
+    def flush(self) -> None:
+        with self.lock:
+            for _, result in sorted(self.pending, key=lambda pair: pair[0]):
+                _report(result, quiet=self.quiet)
+            self.pending.clear()
 
 
 def convert_one(

@@ -96,7 +96,24 @@ def _claim_then_replace(temporary: Path, directory: Path, stem: str) -> Path:
     raise FileExistsError(f"{directory / stem}.mp3 and {MAX_CANDIDATES} variants all exist")
 
 
-def _umask() -> int:
+def _set_and_restore_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+# os.umask can only be read by setting it, and two threads (parallel conversions) doing that at
+# once could leave the process with the wrong mask: Linux shows it in /proc instead; elsewhere the
+# mask at import (before any thread starts) is used.
+_UMASK_AT_IMPORT = _set_and_restore_umask()
+
+
+def _umask() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return _UMASK_AT_IMPORT

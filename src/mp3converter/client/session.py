@@ -10,6 +10,7 @@ the key itself is the bearer credential.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -81,6 +82,9 @@ class ApiSession:
         self._store, self.login, self.client = store, login, client
         self._access_token: str | None = None
         self._expires_at = 0.0
+        # Threads of one session (parallel conversions) refresh one at a time: the second
+        # finds the token the first got instead of rotating the refresh token again.
+        self._refreshing = threading.Lock()
 
     @classmethod
     @contextlib.contextmanager
@@ -106,9 +110,10 @@ class ApiSession:
         """The Authorization header, refreshing the access token when it is due."""
         if self.login.credential == "api_key":
             return {"Authorization": f"Bearer {self.login.secret}"}
-        if self._access_token is None or time.monotonic() >= self._expires_at:
-            self._refresh()
-        return {"Authorization": f"Bearer {self._access_token}"}
+        with self._refreshing:
+            if self._access_token is None or time.monotonic() >= self._expires_at:
+                self._refresh()
+            return {"Authorization": f"Bearer {self._access_token}"}
 
     def _refresh(self) -> None:
         with self._store.locked():
