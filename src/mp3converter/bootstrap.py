@@ -22,7 +22,7 @@ from mp3converter.web.readiness import Checks
 @asynccontextmanager
 async def database(settings: Settings, role: str) -> AsyncIterator[Database]:
     """The deployment's database with the role's indexes ensured; the client closes on exit."""
-    client = mongo.connect(settings.mongodb_url, settings.mongodb_socket_timeout_seconds)
+    client = mongo.connect(settings.mongodb_url)
     try:
         db = client[settings.mongodb_db]
         await mongo.ensure_indexes(db, role)

@@ -73,8 +73,6 @@ class Settings(BaseSettings):
 
     mongodb_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongodb_db: str = "mp3converter"
-    # An operation whose answer stops coming for this long fails (and is retried or reported).
-    mongodb_socket_timeout_seconds: float = Field(30.0, gt=0, le=3600)
     amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
     broker_prefix: str = Field("mp3converter", pattern=r"^[A-Za-z0-9_.-]+$")
 

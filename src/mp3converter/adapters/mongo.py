@@ -11,21 +11,10 @@ Document = dict[str, Any]
 Database = AsyncDatabase[Document]
 
 
-SOCKET_TIMEOUT_SECONDS = 30.0
-
-
-def connect(
-    url: str, socket_timeout_seconds: float = SOCKET_TIMEOUT_SECONDS
-) -> AsyncMongoClient[Document]:
-    """A client that fails fast when the server is away, so readiness reports it promptly, and
-    gives up on an operation whose answer stops coming (a server or link that hangs without
-    closing the connection would otherwise hold the request, or the job, for good)."""
+def connect(url: str) -> AsyncMongoClient[Document]:
+    """A client that fails fast when the server is away, so readiness reports it promptly."""
     return AsyncMongoClient(
-        url,
-        serverSelectionTimeoutMS=5000,
-        connectTimeoutMS=5000,
-        socketTimeoutMS=round(socket_timeout_seconds * 1000),
-        tz_aware=True,
+        url, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000, tz_aware=True
     )
 
 
