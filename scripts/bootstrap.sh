@@ -49,8 +49,11 @@ if [ ! -x "$FFMPEG_TOOL/bin/ffprobe" ] || [ "$(cat "$STAMP/ffmpeg" 2>/dev/null)"
   private_apt=(-o "Dir::Etc::SourceList=$work/apt/none.list" -o "Dir::Etc::SourceParts=$work/apt/parts"
     -o "Dir::State::Lists=$work/apt/lists" -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache=")
   apt-get -qq "${private_apt[@]}" update
-  (cd "$work" && apt-get -qq "${private_apt[@]}" source --download-only ffmpeg 2>/dev/null \
-    && { dpkg-source -x ffmpeg_*.dsc src >/dev/null 2>dpkg-source.log || { cat dpkg-source.log >&2; exit 1; }; })
+  # Their warnings (no keyring to check the .dsc signature; apt's signed index already did) are
+  # shown only if a step fails.
+  quietly() { "$@" >"$work/step.log" 2>&1 || { cat "$work/step.log" >&2; return 1; }; }
+  (cd "$work" && quietly apt-get -qq "${private_apt[@]}" source --download-only ffmpeg \
+    && quietly dpkg-source -x ffmpeg_*.dsc src)
   rm -rf "$FFMPEG_TOOL"
   scripts/ffmpeg-build.sh "$work/src" "$PWD/$FFMPEG_TOOL"
   rm -rf "$work"

@@ -21,7 +21,7 @@ cd "$src"
     --enable-decoder='aac*,mp1*,mp2*,mp3*,ac3*,eac3,flac,vorbis,opus,alac,pcm_*,adpcm_*,wma*,amr*,wavpack,dca,truehd,mlp,gsm*,tta,h264,hevc,mpeg4,mpeg1video,mpeg2video,msmpeg4*,h263*,flv,vp6*,vp8,vp9,theora,mjpeg,png,bmp,gif,wmv*,vc1,prores' \
     --enable-parsers --enable-bsfs \
     --enable-filter=aresample,aformat,anull,atrim,asetpts,volume,ebur128,loudnorm,scale,format,null,trim,setpts \
-    >configure.log
+    >configure.log 2>&1 || { tail -20 configure.log >&2; exit 1; }
 make -j"$(nproc)" >make.log 2>&1 || { tail -40 make.log >&2; exit 1; }
 make install >/dev/null
 strip "$prefix/bin/ffmpeg" "$prefix/bin/ffprobe"

@@ -13,6 +13,7 @@ from mp3converter.client.option_flags import add_option_flags
 
 CLIENT_COMMANDS = ("login", "logout", "convert", "jobs", "download")  # cli.py dispatches these
 MAX_PARALLEL = 8
+MAX_PAGE_SIZE = 200  # the API's own limit on GET /jobs
 
 
 def add_client_commands(commands: Any) -> None:
@@ -44,7 +45,7 @@ def add_client_commands(commands: Any) -> None:
     convert.add_argument("--json", action="store_true", help="print one JSON document, no bars")
     convert.add_argument(
         "--parallel",
-        type=_parallel,
+        type=_whole_number(MAX_PARALLEL),
         default=2,
         metavar="N",
         help=f"files converted at once, 1 … {MAX_PARALLEL} (default 2)",
@@ -52,7 +53,9 @@ def add_client_commands(commands: Any) -> None:
     add_option_flags(convert)
 
     jobs = commands.add_parser("jobs", help="list your jobs, newest first (client)")
-    jobs.add_argument("--limit", type=_page_size, default=20, metavar="N", help="1 … 200")
+    jobs.add_argument(
+        "--limit", type=_whole_number(MAX_PAGE_SIZE), default=20, metavar="N", help="1 … 200"
+    )
     jobs.add_argument("--json", action="store_true", help="print the API's JSON answer")
 
     download = commands.add_parser("download", help="save a done job's MP3 (client)")
@@ -61,18 +64,17 @@ def add_client_commands(commands: Any) -> None:
     download.add_argument("--json", action="store_true", help="print one JSON document")
 
 
-def _page_size(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 200:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 200, not {text!r}")
-    return int(text)
+def _whole_number(high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from 1 to `high`."""
 
+    def parse(text: str) -> int:
+        if not text.isdigit() or not 1 <= int(text) <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from 1 to {high}, not {text!r}"
+            )
+        return int(text)
 
-def _parallel(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= MAX_PARALLEL:
-        raise argparse.ArgumentTypeError(
-            f"must be a whole number from 1 to {MAX_PARALLEL}, not {text!r}"
-        )
-    return int(text)
+    return parse
 
 
 def client_parser() -> argparse.ArgumentParser:

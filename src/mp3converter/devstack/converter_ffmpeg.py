@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from mp3converter.devstack.secantus import tool_roots
+
 TOOL_DIR = Path(".tools/ffmpeg")
 
 
@@ -35,7 +37,7 @@ def converter_ffmpeg() -> FfmpegBinaries:
 
 
 def _tool_build() -> Path | None:
-    for root in (Path.cwd(), Path(__file__).resolve().parents[3]):
+    for root in tool_roots():
         bin_dir = root / TOOL_DIR / "bin"
         if (bin_dir / "ffmpeg").exists() and (bin_dir / "ffprobe").exists():
             return bin_dir

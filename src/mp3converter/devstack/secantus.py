@@ -17,6 +17,13 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 TOOL_ENV = Path(".tools/secantusdb")
+
+
+def tool_roots() -> tuple[Path, Path]:
+    """Where `make bootstrap`'s .tools/ may be: the current directory, then this checkout."""
+    return Path.cwd(), Path(__file__).resolve().parents[3]
+
+
 START_TIMEOUT_SECONDS = 30.0
 
 
@@ -24,7 +31,7 @@ def secantusd_binary() -> Path:
     """The server program: $SECANTUSD_BIN, else the tool env, else the PATH."""
     if explicit := os.environ.get("SECANTUSD_BIN"):
         return Path(explicit)
-    for root in (Path.cwd(), Path(__file__).resolve().parents[3]):
+    for root in tool_roots():
         candidate = root / TOOL_ENV / "bin" / "secantusd-py"
         if candidate.exists():
             return candidate
